@@ -15,7 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from harness.paths import DEFAULT_DATASET  # noqa: E402
 
-pytest_plugins = ["fixtures.evidence", "fixtures.datasets"]
+pytest_plugins = ["fixtures.evidence", "fixtures.datasets", "fixtures.models"]
 
 
 def pytest_addoption(parser):
@@ -23,3 +23,20 @@ def pytest_addoption(parser):
     group.addoption("--dataset", default=str(DEFAULT_DATASET), help="dataset folder (default: %(default)s)")
     group.addoption("--model", action="append", default=None, metavar="NAME",
                     help="model to gate; repeatable; 'all' for every registered model")
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise model checks over ``--model`` (and criteria x models) with readable ids."""
+    from harness.criteria import cases
+    from harness.registry import resolve_model_names
+
+    names = resolve_model_names(metafunc.config.getoption("--model"))
+    if "criterion_case" in metafunc.fixturenames:
+        selected = cases(names)
+        metafunc.parametrize("criterion_case", selected, ids=[f"{m}-{c.id}" for c, m in selected], scope="session")
+    if "model_name" in metafunc.fixturenames:
+        metafunc.parametrize("model_name", names, scope="session")
+    if "adapter_model" in metafunc.fixturenames:
+        from harness.registry import get_model_spec
+
+        metafunc.parametrize("adapter_model", [n for n in names if get_model_spec(n).kind == "lora"], scope="session")

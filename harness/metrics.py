@@ -1,0 +1,189 @@
+"""The PRD's eight metrics as pure functions: arrays in, floats (or small dicts of floats) out.
+
+No I/O and no model here. Direction is recorded in ``GREATER_IS_BETTER``. UMAP and HDBSCAN are
+imported lazily (umap's import costs ~10 s). :func:`evaluate_scores` composes everything for one
+model on one scored set; :func:`bootstrap_ci` gives a fixed-seed 95% interval for any metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats
+from sklearn import metrics as skm
+
+GREATER_IS_BETTER = {
+    "cosine_spearman": True, "auc_roc": True, "compatibility_margin": True, "cohens_d": True,
+    "best_f1": True, "cluster_purity": True, "dealbreakers_below_threshold": True, "noise_ratio": False,
+}
+
+
+def cosine_scores(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two embedding matrices."""
+    n1 = np.linalg.norm(e1, axis=1)
+    n2 = np.linalg.norm(e2, axis=1)
+    return (np.einsum("ij,ij->i", e1, e2) / (n1 * n2)).astype(np.float64)
+
+
+def label_distributions(scores: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, float]]:
+    """Metric 1: cosine distribution per label (mean, std, quartiles, n)."""
+    out = {}
+    for name, value in (("compatible", 1), ("incompatible", 0)):
+        s = scores[labels == value]
+        out[name] = {"n": int(s.size), "mean": float(s.mean()), "std": float(s.std(ddof=1)) if s.size > 1 else 0.0,
+                     "q25": float(np.quantile(s, 0.25)), "median": float(np.median(s)), "q75": float(np.quantile(s, 0.75))}
+    return out
+
+
+def compatibility_margin(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Metric 5: mean cosine of compatible pairs minus mean cosine of incompatible pairs."""
+    return float(scores[labels == 1].mean() - scores[labels == 0].mean())
+
+
+def cohens_d(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Metric 5: margin over the pooled standard deviation (ddof=1)."""
+    a, b = scores[labels == 1], scores[labels == 0]
+    pooled = np.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2))
+    return float((a.mean() - b.mean()) / pooled) if pooled > 0 else float("inf") * np.sign(a.mean() - b.mean())
+
+
+def welch_t(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Metric 5: Welch's t statistic and two-sided p-value, compatible vs incompatible."""
+    result = stats.ttest_ind(scores[labels == 1], scores[labels == 0], equal_var=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def cosine_spearman(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Spearman's rho between cosine and the binary label."""
+    return float(stats.spearmanr(scores, labels).statistic)
+
+
+def spearman_ceiling(labels: np.ndarray) -> float:
+    """The highest Spearman a score can reach against these labels: perfect separation, no ties in the score.
+
+    With a binary label, rho is bounded by the class balance (0.864 for 158/137).
+    """
+    labels = np.asarray(labels)
+    ranks = np.empty(labels.size)
+    ranks[np.argsort(labels, kind="stable")] = np.arange(labels.size)
+    return float(stats.spearmanr(ranks, labels).statistic)
+
+
+def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Metric 6: area under the ROC curve of cosine as a compatibility score."""
+    return float(skm.roc_auc_score(labels, scores))
+
+
+def threshold_sweep(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Metric 6: the cosine threshold with the best F1 (predict compatible when score >= threshold)."""
+    precision, recall, thresholds = skm.precision_recall_curve(labels, scores)
+    precision, recall = precision[:-1], recall[:-1]
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision), where=(precision + recall) > 0)
+    best = int(np.argmax(f1))
+    threshold = float(thresholds[best])
+    predicted = scores >= threshold
+    return {"best_threshold": threshold, "best_f1": float(f1[best]), "accuracy": float((predicted == (labels == 1)).mean()),
+            "precision": float(precision[best]), "recall": float(recall[best])}
+
+
+def false_positives_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, threshold: float) -> dict[str, int]:
+    """Metric 4: incompatible pairs scored at or above the threshold, counted per group (pair_type)."""
+    mask = (labels == 0) & (scores >= threshold)
+    values, counts = np.unique(np.asarray(groups)[mask], return_counts=True)
+    return {str(v): int(c) for v, c in zip(values, counts)}
+
+
+def margin_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, float | None]:
+    """Metric 7: compatibility margin per group; None where a group lacks one of the labels."""
+    groups = np.asarray(groups)
+    out: dict[str, float | None] = {}
+    for g in sorted(set(groups.tolist())):
+        m = groups == g
+        out[str(g)] = compatibility_margin(scores[m], labels[m]) if len(set(labels[m].tolist())) == 2 else None
+    return out
+
+
+def mean_by(scores: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    """Mean cosine per group (for single-label groups such as dealbreakers)."""
+    groups = np.asarray(groups)
+    return {str(g): float(scores[groups == g].mean()) for g in sorted(set(groups.tolist()))}
+
+
+def fraction_below(scores: np.ndarray, threshold: float) -> float:
+    """Share of scores strictly below a threshold (dealbreaker separation: should be 1.0)."""
+    return float((scores < threshold).mean()) if scores.size else float("nan")
+
+
+def pair_vectors(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    """One vector per pair for UMAP/HDBSCAN: the element-wise product, whose sum is the pair's cosine."""
+    return e1 * e2
+
+
+def umap_projection(vectors: np.ndarray, seed: int = 42) -> np.ndarray:
+    """Metric 2: 2-d UMAP (cosine, n_neighbors 15, min_dist 0.1, fixed seed); duplicate rows share a point."""
+    import umap
+
+    unique, inverse = np.unique(vectors, axis=0, return_inverse=True)
+    reducer = umap.UMAP(n_neighbors=min(15, len(unique) - 1), min_dist=0.1, metric="cosine", random_state=seed, n_jobs=1)
+    return reducer.fit_transform(unique)[inverse.ravel()]
+
+
+def hdbscan_clusters(points: np.ndarray) -> np.ndarray:
+    """Metric 3: HDBSCAN labels of the 2-d projection (min_cluster_size 10, min_samples 5, eom); -1 is noise."""
+    import hdbscan
+
+    return hdbscan.HDBSCAN(min_cluster_size=10, min_samples=5, cluster_selection_method="eom").fit_predict(points)
+
+
+def cluster_purity(clusters: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Metric 3: share of clustered points that carry their cluster's majority label; clusters; noise ratio."""
+    clusters = np.asarray(clusters)
+    kept = clusters >= 0
+    majority = sum(np.bincount(labels[clusters == c]).max() for c in np.unique(clusters[kept]))
+    return {"cluster_purity": float(majority / kept.sum()) if kept.any() else 0.0,
+            "n_clusters": int(len(np.unique(clusters[kept]))), "noise_ratio": float(1 - kept.mean())}
+
+
+def bootstrap_ci(metric: Callable[[np.ndarray, np.ndarray], float], scores: np.ndarray, labels: np.ndarray,
+                 n_resamples: int = 1000, seed: int = 42, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric(scores, labels)``, resampling pairs within each label."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    values = []
+    for _ in range(n_resamples):
+        idx = np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+        values.append(metric(scores[idx], labels[idx]))
+    lo, hi = np.nanquantile(values, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+CI_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "cosine_spearman": cosine_spearman, "auc_roc": auc_roc, "compatibility_margin": compatibility_margin, "cohens_d": cohens_d,
+}
+
+
+def evaluate_scores(scores: np.ndarray, labels: np.ndarray, pair_types: np.ndarray, categories: np.ndarray,
+                    ci: bool = True) -> dict:
+    """Every scalar metric of one model on one scored set (clustering is separate: it needs embeddings)."""
+    labels = np.asarray(labels).astype(int)
+    sweep = threshold_sweep(scores, labels)
+    t, p = welch_t(scores, labels)
+    dealbreaker = np.asarray(pair_types) == "dealbreaker"
+    out = {
+        "n": int(labels.size), "n_compatible": int(labels.sum()), "n_incompatible": int((labels == 0).sum()),
+        "cosine_spearman": cosine_spearman(scores, labels), "spearman_ceiling": spearman_ceiling(labels),
+        "auc_roc": auc_roc(scores, labels), "compatibility_margin": compatibility_margin(scores, labels),
+        "cohens_d": cohens_d(scores, labels), "welch_t": t, "welch_p": p, **sweep,
+        "distributions": label_distributions(scores, labels),
+        "false_positives_by_pair_type": false_positives_by(scores, labels, pair_types, sweep["best_threshold"]),
+        "margin_by_category": margin_by(scores, labels, categories),
+        "margin_by_pair_type": margin_by(scores, labels, pair_types),
+        "mean_cosine_by_pair_type": mean_by(scores, pair_types),
+        "dealbreaker_pairs": int(dealbreaker.sum()),
+        "dealbreakers_below_threshold": fraction_below(scores[dealbreaker], sweep["best_threshold"]),
+        "dealbreaker_max_cosine": float(scores[dealbreaker].max()) if dealbreaker.any() else None,
+    }
+    if ci:
+        out["ci95"] = {name: bootstrap_ci(fn, scores, labels) for name, fn in CI_METRICS.items()}
+    return out

@@ -1,0 +1,152 @@
+"""Training with sentence-transformers' ``SentenceTransformerTrainer``: full, LoRA and QLoRA fine-tunes.
+
+One function, :func:`train`, runs a registered spec on a train frame, monitors Spearman on the eval
+frame every ``eval_steps`` and saves the model (or adapter) plus ``training_info.json`` into a folder.
+Caching and atomic placement of that folder are :mod:`harness.cache`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from harness import __version__
+from harness.paths import base_model_path
+from harness.registry import ModelSpec
+
+LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "harness": __version__}
+    for name in LIBRARIES + ("bitsandbytes",):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def load_base_model(device: str | None = None, quantization: str | None = None):
+    """The bundled all-MiniLM-L6-v2, by absolute path, never from a hub."""
+    from sentence_transformers import SentenceTransformer
+
+    model_kwargs = {}
+    if quantization == "nf4":
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        model_kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True,
+        )
+    device = device or ("cuda" if cuda_available() else "cpu")
+    return SentenceTransformer(str(base_model_path()), device=device, local_files_only=True, model_kwargs=model_kwargs)
+
+
+def attach_lora(model, spec: ModelSpec) -> None:
+    from peft import LoraConfig, TaskType
+
+    cfg = spec.config
+    model.add_adapter(LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                 target_modules=list(cfg.lora_targets), task_type=TaskType.FEATURE_EXTRACTION))
+
+
+def parameter_counts(model) -> tuple[int, int]:
+    """(trainable, total) parameters."""
+    params = list(model.parameters())
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def _pairs_dataset(frame: pd.DataFrame):
+    from datasets import Dataset
+
+    return Dataset.from_dict({
+        "sentence1": frame["text_1"].tolist(),
+        "sentence2": frame["text_2"].tolist(),
+        "score": frame["label"].astype(float).tolist(),  # CosineSimilarityLoss: 1 -> cos 1.0, 0 -> cos 0.0
+    })
+
+
+def spearman_history(log_history: list[dict]) -> list[dict]:
+    """Per-evaluation Spearman from the trainer's log history (keys are prefixed ``eval_``)."""
+    return [
+        {"step": entry["step"], "epoch": entry.get("epoch"), "spearman": entry["eval_eval_spearman_cosine"]}
+        for entry in log_history if "eval_eval_spearman_cosine" in entry
+    ]
+
+
+def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, out_dir: Path,
+          data_sha256: dict[str, str], progress: bool = True) -> dict:
+    """Fine-tune ``spec`` and save it with ``training_info.json`` into ``out_dir``; returns the info."""
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+    from transformers import set_seed
+
+    if spec.requires_cuda and not cuda_available():
+        raise RuntimeError(f"{spec.name} needs CUDA, and torch.cuda.is_available() is False on this machine")
+    cfg = spec.config
+    set_seed(cfg.seed)
+    model = load_base_model(quantization=cfg.quantization)
+    if spec.kind == "lora":
+        attach_lora(model, spec)
+    trainable, total = parameter_counts(model)
+    evaluator = EmbeddingSimilarityEvaluator(
+        eval_frame["text_1"].tolist(), eval_frame["text_2"].tolist(), eval_frame["label"].astype(float).tolist(),
+        name="eval", write_csv=False,
+    )
+    with tempfile.TemporaryDirectory(prefix="harness-trainer-") as scratch:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=scratch, num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
+            learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.scheduler,
+            optim=cfg.optimizer, weight_decay=cfg.weight_decay, seed=cfg.seed, data_seed=cfg.seed,
+            eval_strategy="steps", eval_steps=cfg.eval_steps, logging_steps=cfg.eval_steps, save_strategy="no",
+            report_to="none", use_cpu=not cuda_available(), disable_tqdm=not progress,
+            bf16=bool(cfg.quantization),
+        )
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=_pairs_dataset(train_frame),
+                                             loss=CosineSimilarityLoss(model), evaluator=evaluator)
+        print(f"[harness] training {spec.name}: {len(train_frame)} pairs, {cfg.epochs} epochs, lr {cfg.learning_rate:g}, "
+              f"{trainable:,} of {total:,} parameters trainable", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        trainer.train()
+        wall = time.perf_counter() - started
+    final = evaluator(model)
+    history = spearman_history(trainer.state.log_history)
+    model.save(str(out_dir))
+    info = {
+        "model": spec.name,
+        "kind": spec.kind,
+        "description": spec.description,
+        "hyperparameters": cfg.to_dict(),
+        "wall_time_s": round(wall, 2),
+        "steps": trainer.state.global_step,
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "trainable_fraction": trainable / total,
+        "spearman_history": history,
+        "final_spearman": float(final["eval_spearman_cosine"]),
+        "train_rows": len(train_frame),
+        "data_sha256": data_sha256,
+        "base_model": str(base_model_path()),
+        "libraries": library_versions(),
+        "device": "cuda" if cuda_available() else "cpu",
+        "threads": os.cpu_count(),
+    }
+    (Path(out_dir) / "training_info.json").write_text(json.dumps(info, indent=2))
+    return info
