@@ -15,7 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from harness.paths import DEFAULT_DATASET  # noqa: E402
 
-pytest_plugins = ["fixtures.evidence", "fixtures.datasets", "fixtures.models"]
+pytest_plugins = ["fixtures.evidence", "fixtures.datasets", "fixtures.models", "fixtures.report"]
 
 
 def pytest_addoption(parser):

@@ -55,6 +55,16 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("cohens_d", ">", 0.8, FINE_TUNED, "eval_leak_free", "leak-free eval subset: Cohen's d"),
 )
 
+#: The charts behind each metric, attached to its criterion's row in the report.
+CHARTS_FOR_METRIC: dict[str, tuple[str, ...]] = {
+    "cosine_spearman": ("training_curves", "roc_overlay"),
+    "compatibility_margin": ("cosine_overlay", "category_margin_heatmap"),
+    "cohens_d": ("cohens_d_bars",),
+    "auc_roc": ("roc_overlay",),
+    "dealbreakers_below_threshold": ("false_positives_by_pair_type",),
+    "cluster_purity": ("purity_bars", "umap_side_by_side"),
+}
+
 #: Metrics bounded by the labels of the scored set, with the key of their ceiling in the metrics dict.
 CEILINGS = {"cosine_spearman": "spearman_ceiling"}
 

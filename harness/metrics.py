@@ -94,6 +94,13 @@ def false_positives_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarra
     return {str(v): int(c) for v, c in zip(values, counts)}
 
 
+def accuracy_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, threshold: float) -> dict[str, float]:
+    """Share of each group's pairs on the correct side of the threshold (compatible >=, incompatible <)."""
+    groups = np.asarray(groups)
+    correct = (scores >= threshold) == (labels == 1)
+    return {str(g): float(correct[groups == g].mean()) for g in sorted(set(groups.tolist()))}
+
+
 def margin_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, float | None]:
     """Metric 7: compatibility margin per group; None where a group lacks one of the labels."""
     groups = np.asarray(groups)
@@ -179,6 +186,7 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, pair_types: np.ndarr
         "false_positives_by_pair_type": false_positives_by(scores, labels, pair_types, sweep["best_threshold"]),
         "margin_by_category": margin_by(scores, labels, categories),
         "margin_by_pair_type": margin_by(scores, labels, pair_types),
+        "accuracy_by_pair_type": accuracy_by(scores, labels, pair_types, sweep["best_threshold"]),
         "mean_cosine_by_pair_type": mean_by(scores, pair_types),
         "dealbreaker_pairs": int(dealbreaker.sum()),
         "dealbreakers_below_threshold": fraction_below(scores[dealbreaker], sweep["best_threshold"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.criteria import CEILINGS, NEGATED
+from harness.criteria import CEILINGS, CHARTS_FOR_METRIC, NEGATED
 
 pytestmark = pytest.mark.model
 
@@ -18,6 +18,10 @@ def test_criterion(criterion_case, store, evidence):
     where = f"on {criterion.scored_on} (n={metrics['n']})"
     evidence.json("result", {"model": model, "criterion": criterion.id, "value": value, "ci95": ci,
                              "threshold": criterion.threshold, "source": criterion.source})
+    if criterion.scored_on == "eval":
+        for chart in CHARTS_FOR_METRIC.get(criterion.metric, ()):
+            if chart != "training_curves" or len(store.runnable) > 1:
+                evidence.png(chart, store.chart(chart))
     ceiling_key = CEILINGS.get(criterion.metric)
     if ceiling_key and not criterion.holds(metrics[ceiling_key]):
         pytest.fail(f"{model}: {criterion.metric} threshold {criterion.threshold:g} is impossible {where}: "

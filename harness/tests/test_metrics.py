@@ -65,6 +65,7 @@ def test_grouped_metrics_and_purity():
     assert m.false_positives_by(scores, labels, groups, 0.75) == {"dealbreaker": 1}
     assert m.margin_by(scores, labels, groups) == {"a": pytest.approx(0.65), "b": None, "dealbreaker": None}
     assert m.fraction_below(np.array([0.1, 0.5]), 0.3) == 0.5
+    assert m.accuracy_by(scores, labels, groups, 0.75) == {"a": 1.0, "b": 1.0, "dealbreaker": 0.0}
     purity = m.cluster_purity(np.array([0, 0, 0, 1, 1, -1]), labels)
     assert purity == {"cluster_purity": pytest.approx(4 / 5), "n_clusters": 2, "noise_ratio": pytest.approx(1 / 6)}
 

@@ -1,0 +1,93 @@
+"""Checks on the evidence report itself, built from a small real run (baseline + standard, cached models).
+
+The small run is a pytest subprocess over the criteria and chart checks, writing a self-contained
+pytest-html file into a temporary folder; these checks then read that file as a person's browser would.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from harness.charts import COMPARISON_CHARTS
+from harness.criteria import cases
+from harness.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.report
+
+MAX_BYTES = 5 * 1024 * 1024
+SMALL_RUN_MODELS = ["baseline", "standard"]
+EXTERNAL_RESOURCE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", re.I)
+
+
+@pytest.fixture(scope="module")
+def small_report(store, dataset_path, tmp_path_factory):
+    store.artifact("standard")  # train (or reuse) in this process first, so the subprocess only reads the cache
+    out = tmp_path_factory.mktemp("report")
+    path = out / "report.html"
+    env = {**os.environ, "HARNESS_RUNS_DIR": str(out / "runs"), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "pytest", "checks/model/test_criteria.py", "checks/model/test_evidence.py", "-m", "model",
+           "-q", "-p", "no:cacheprovider", "--dataset", str(dataset_path), f"--html={path}", "--self-contained-html",
+           *[f"--model={m}" for m in SMALL_RUN_MODELS]]
+    run = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert path.is_file(), f"the small run wrote no report (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}"
+    return path, html.unescape(path.read_text(encoding="utf-8"))
+
+
+def test_every_criterion_row_is_present(small_report, evidence):
+    """Each criterion x model of the small run has its own row in the report."""
+    _, text = small_report
+    ids = [f"test_criterion[{m}-{c.id}]" for c, m in cases(SMALL_RUN_MODELS)]
+    missing = [i for i in ids if i not in text]
+    evidence.json("rows", {"expected": len(ids), "missing": missing})
+    assert not missing, f"criterion rows missing from the report: {missing}"
+
+
+def test_all_comparison_charts_are_embedded(small_report):
+    """All eight before/after charts are embedded as base64 PNGs (no files beside the report)."""
+    _, text = small_report
+    images = re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]{500,}", text)
+    missing = [c for c in COMPARISON_CHARTS if f'"name": "{c}"' not in text and f'"name":"{c}"' not in text]
+    assert not missing, f"charts not embedded: {missing}"
+    assert len(images) >= len(COMPARISON_CHARTS), f"only {len(images)} embedded PNGs"
+
+
+def test_summary_has_headline_table_and_identity(small_report):
+    """The summary carries the headline sentence with measured numbers, the models table, the sha256 and the version."""
+    _, text = small_report
+    assert re.search(r"Fine-tuning \(standard\) (?:improved|did not improve) compatibility margin from -?\d\.\d\d to -?\d\.\d\d", text)
+    assert "harness-summary" in text and re.search(r"sha256 <code>[0-9a-f]{64}</code>", text)
+
+
+def test_no_external_resources_and_small(small_report):
+    """The report is one self-contained file under 5 MB: no external scripts, styles or images."""
+    path, text = small_report
+    size = path.stat().st_size
+    assert size < MAX_BYTES, f"report is {size / 1e6:.1f} MB >= 5 MB"
+    assert not EXTERNAL_RESOURCE.findall(text), f"external resources: {EXTERNAL_RESOURCE.findall(text)[:5]}"
+
+
+def test_renders_in_headless_chromium(small_report, tmp_path, evidence):
+    """Debian's Chromium renders the report headless; the screenshot is not blank."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian package 'chromium'); .ci/run installs it")
+    path, _ = small_report
+    shot = tmp_path / "report.png"
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+           f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=1280,1800",
+           "--virtual-time-budget=5000", f"--screenshot={shot}", path.as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=120)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    evidence.png("screenshot", shot.read_bytes())
+    assert pixels.std() > 0.05, f"screenshot looks blank (pixel std {pixels.std():.3f})"
