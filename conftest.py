@@ -23,6 +23,8 @@ def pytest_addoption(parser):
     group.addoption("--dataset", default=str(DEFAULT_DATASET), help="dataset folder (default: %(default)s)")
     group.addoption("--model", action="append", default=None, metavar="NAME",
                     help="model to gate; repeatable; 'all' for every registered model")
+    group.addoption("--eval-file", default=None, metavar="JSONL",
+                    help="also score the PRD criteria on this eval file (e.g. a curated eval), beside the original")
 
 
 def pytest_generate_tests(metafunc):
@@ -32,7 +34,7 @@ def pytest_generate_tests(metafunc):
 
     names = resolve_model_names(metafunc.config.getoption("--model"))
     if "criterion_case" in metafunc.fixturenames:
-        selected = cases(names)
+        selected = cases(names, extra_split="eval_file" if metafunc.config.getoption("--eval-file") else None)
         metafunc.parametrize("criterion_case", selected, ids=[f"{m}-{c.id}" for c, m in selected], scope="session")
     if "model_name" in metafunc.fixturenames:
         metafunc.parametrize("model_name", names, scope="session")

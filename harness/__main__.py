@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness {generate,quality,leaks,train}``.
+"""Command line: ``python -m harness {generate,quality,leaks,train,compare,expand,candidates,review,apply,audit-eval}``.
 
 Bad input ends with a one-paragraph message naming file:line and exit code 2, never a traceback.
 """
@@ -51,12 +51,98 @@ def _leaks(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from harness.registry import get_model_spec
     from harness.cache import ensure_trained
+    from harness.expand import derived_path
+    from harness.registry import get_model_spec
 
     dataset = load_dataset(args.dataset)
-    artifact = ensure_trained(get_model_spec(args.model), dataset, train_file=args.train_file)
-    print(artifact)
+    spec = get_model_spec(args.model)
+    train_file = args.train_file or (derived_path(dataset, spec.train_file) if spec.train_file else None)
+    if train_file and not Path(train_file).is_file():
+        raise FileNotFoundError(f"{spec.name} trains on {train_file}, which does not exist: run expand, candidates, "
+                                f"review and apply first")
+    print(ensure_trained(spec, dataset, train_file=train_file))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from harness.comparison import compare_models
+
+    dataset = load_dataset(args.dataset)
+    result = compare_models(dataset, args.model[0], args.model[1], train_files=args.train_file or [],
+                            eval_file=args.eval_file)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _expand(args: argparse.Namespace) -> int:
+    from harness.dataset import read_pairs, write_pairs
+    from harness.expand import EXPANDED_FILE, build_expanded, derived_path
+
+    dataset = load_dataset(args.dataset)
+    path = write_pairs(build_expanded(dataset, seed=args.seed), derived_path(dataset, EXPANDED_FILE, args.out))
+    frame = read_pairs(path)
+    print(f"{len(frame)} rows by source: {frame['source'].value_counts().to_dict()}; labels {frame['label'].value_counts().to_dict()}")
+    print(path)
+    return 0
+
+
+def _candidates(args: argparse.Namespace) -> int:
+    from harness.curation import out_of_fold_scores, review_frame, rule_counts, write_review
+    from harness.dataset import file_sha256, read_pairs
+    from harness.embeddings import encode, load_model
+    from harness.expand import EXPANDED_FILE, derived_path, with_ids
+    from harness.metrics import cosine_scores
+    from harness.registry import FOLD_SPEC, get_model_spec
+
+    dataset = load_dataset(args.dataset)
+    source = Path(args.train_file) if args.train_file else derived_path(dataset, EXPANDED_FILE)
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} not found: run 'python -m harness expand' first or pass --train-file")
+    frame = with_ids(read_pairs(source))
+    print(f"scoring {len(frame)} pairs out-of-fold ({args.folds} folds)", file=sys.stderr)
+    oof = out_of_fold_scores(frame, dataset, FOLD_SPEC, k=args.folds, progress=True)
+    base = load_model(get_model_spec("baseline"), None)
+    base_cos = cosine_scores(encode(base, frame["text_1"].tolist()), encode(base, frame["text_2"].tolist()))
+    review = review_frame(frame, oof, base_cos, file_sha256(source), str(source.resolve()))
+    out = Path(args.out) if args.out else derived_path(dataset, f"review_{source.stem}.csv")
+    write_review(review, out)
+    print(f"{len(review)} candidates by rule: {rule_counts(review)}")
+    print(out)
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from harness.review import review_interactive
+
+    print(review_interactive(args.file))
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from harness.curation import apply_review_file
+
+    curated, audit, counts = apply_review_file(args.file, args.out)
+    print(f"{counts}\n{curated}\n{audit}")
+    return 0
+
+
+def _audit_eval(args: argparse.Namespace) -> int:
+    from harness.curation import review_frame, rule_counts, write_review
+    from harness.dataset import EVAL_FILE, file_sha256
+    from harness.expand import derived_path, with_ids
+    from harness.comparison import split_scores
+
+    dataset = load_dataset(args.dataset)
+    frame = with_ids(dataset.eval)
+    trained = split_scores(dataset, args.model, frame)
+    base = split_scores(dataset, "baseline", frame)
+    source = dataset.root / EVAL_FILE
+    review = review_frame(frame, trained, base, file_sha256(source), str(source))
+    out = Path(args.out) if args.out else derived_path(dataset, "review_eval_pairs.csv")
+    write_review(review, out)
+    print(f"{len(review)} eval pairs flagged by rule: {rule_counts(review)} (scored by {args.model}, trained on train only)")
+    print(out)
     return 0
 
 
@@ -85,6 +171,41 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", default=str(DEFAULT_DATASET))
     train.add_argument("--train-file", help="train on this JSONL instead of the dataset's dating_pairs.jsonl")
     train.set_defaults(func=_train)
+
+    compare = sub.add_parser("compare", help="two models on the same eval set, with a paired bootstrap on the difference")
+    compare.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    compare.add_argument("--model", action="append", required=True, help="exactly two, e.g. --model standard --model standard-curated")
+    compare.add_argument("--train-file", action="append", help="per model, in order: train file ('-' for the model's own)")
+    compare.add_argument("--eval-file", help="score on this eval JSONL instead of the dataset's (e.g. a curated eval)")
+    compare.set_defaults(func=_compare)
+
+    expand = sub.add_parser("expand", help="write the 70/20/10 expanded training mix (dating_pairs_expanded.jsonl)")
+    expand.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    expand.add_argument("--out", help="output file or folder (default: beside the source, or the run folder for outside data)")
+    expand.add_argument("--seed", type=int, default=42)
+    expand.set_defaults(func=_expand)
+
+    cand = sub.add_parser("candidates", help="k-fold out-of-fold label review file (CSV, ranked by label-error score)")
+    cand.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    cand.add_argument("--train-file", help="pairs to review (default: the expanded mix)")
+    cand.add_argument("--folds", type=int, default=3)
+    cand.add_argument("--out")
+    cand.set_defaults(func=_candidates)
+
+    review = sub.add_parser("review", help="decide candidates one at a time in the terminal (k/r/x/s/q; resumable)")
+    review.add_argument("file")
+    review.set_defaults(func=_review)
+
+    apply = sub.add_parser("apply", help="apply a review file: curated JSONL + audit log; the source is untouched")
+    apply.add_argument("file")
+    apply.add_argument("--out", help="curated file (default: <source>_curated.jsonl beside the review file)")
+    apply.set_defaults(func=_apply)
+
+    audit = sub.add_parser("audit-eval", help="flag eval pairs whose label disagrees with a model trained on train only")
+    audit.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    audit.add_argument("--model", default="standard")
+    audit.add_argument("--out")
+    audit.set_defaults(func=_audit_eval)
     return parser
 
 

@@ -9,7 +9,7 @@ metric's ceiling on the scored set is reported as impossible with both numbers.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
@@ -69,10 +69,17 @@ CHARTS_FOR_METRIC: dict[str, tuple[str, ...]] = {
 CEILINGS = {"cosine_spearman": "spearman_ceiling"}
 
 
-def cases(models: list[str]) -> list[tuple[Criterion, str]]:
-    """(criterion, model) pairs for the selected models; the baseline joins every criterion as 'before'."""
+def cases(models: list[str], extra_split: str | None = None) -> list[tuple[Criterion, str]]:
+    """(criterion, model) pairs for the selected models; the baseline joins every criterion as 'before'.
+
+    ``extra_split`` repeats the full-eval criteria on another scored set (``--eval-file``), beside them.
+    """
+    criteria = list(CRITERIA)
+    if extra_split:
+        criteria += [replace(c, scored_on=extra_split, source=f"{c.source} (on --eval-file)") for c in CRITERIA
+                     if c.scored_on == "eval" and c.metric != "cluster_purity"]
     out = []
-    for criterion in CRITERIA:
+    for criterion in criteria:
         for model in models:
             if model in criterion.models or model == "baseline":
                 out.append((criterion, model))

@@ -165,6 +165,21 @@ def bootstrap_ci(metric: Callable[[np.ndarray, np.ndarray], float], scores: np.n
     return float(lo), float(hi)
 
 
+def paired_bootstrap_diff(metric: Callable[[np.ndarray, np.ndarray], float], scores_a: np.ndarray, scores_b: np.ndarray,
+                          labels: np.ndarray, n_resamples: int = 1000, seed: int = 42) -> dict[str, float]:
+    """metric(b) - metric(a) on the same pairs, with a paired (same resample for both) 95% interval and
+    the share of resamples where b is not better (a one-sided bootstrap p)."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    diffs = []
+    for _ in range(n_resamples):
+        idx = np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+        diffs.append(metric(scores_b[idx], labels[idx]) - metric(scores_a[idx], labels[idx]))
+    lo, hi = np.nanquantile(diffs, [0.025, 0.975])
+    return {"difference": metric(scores_b, labels) - metric(scores_a, labels), "ci95": [float(lo), float(hi)],
+            "p_not_better": float(np.mean(np.asarray(diffs) <= 0))}
+
+
 CI_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "cosine_spearman": cosine_spearman, "auc_roc": auc_roc, "compatibility_margin": compatibility_margin, "cohens_d": cohens_d,
 }

@@ -126,8 +126,11 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
         started = time.perf_counter()
         trainer.train()
         wall = time.perf_counter() - started
-    final = evaluator(model)
     history = spearman_history(trainer.state.log_history)
+    if history and history[-1]["step"] == trainer.state.global_step:
+        final_spearman = history[-1]["spearman"]  # the trainer already evaluated the final weights
+    else:
+        final_spearman = float(evaluator(model)["eval_spearman_cosine"])
     model.save(str(out_dir))
     info = {
         "model": spec.name,
@@ -140,7 +143,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
         "total_parameters": total,
         "trainable_fraction": trainable / total,
         "spearman_history": history,
-        "final_spearman": float(final["eval_spearman_cosine"]),
+        "final_spearman": final_spearman,
         "train_rows": len(train_frame),
         "data_sha256": data_sha256,
         "base_model": str(base_model_path()),

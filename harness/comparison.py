@@ -1,0 +1,54 @@
+"""Two models on the same scored pairs: metrics side by side and a paired bootstrap on each difference.
+
+Used by ``python -m harness compare`` (original vs curated training) and ``audit-eval``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.cache import artifact_dir, base_model_digest, ensure_trained
+from harness.dataset import TRAIN_FILE, file_sha256, read_pairs
+from harness.embeddings import load_model, pair_embeddings
+from harness.expand import derived_path
+from harness.metrics import CI_METRICS, cosine_scores, evaluate_scores, paired_bootstrap_diff
+from harness.registry import get_model_spec
+
+
+def _train_file(dataset, spec, train_file: str | Path | None) -> Path | None:
+    if train_file and str(train_file) != "-":
+        return Path(train_file)
+    return derived_path(dataset, spec.train_file) if spec.train_file else None
+
+
+def split_scores(dataset, name: str, frame: pd.DataFrame, train_file: str | Path | None = None) -> np.ndarray:
+    """Cosine of every pair of ``frame`` under model ``name`` (trained on demand, embeddings cached)."""
+    spec = get_model_spec(name)
+    if not spec.trains:
+        key, artifact = f"baseline-{base_model_digest()[:16]}", None
+    else:
+        path = _train_file(dataset, spec, train_file)
+        if path is not None and not path.is_file():
+            raise FileNotFoundError(f"{name} trains on {path}, which does not exist: run expand, candidates, review and apply")
+        artifact = ensure_trained(spec, dataset, train_file=path)
+        key = artifact_dir(spec, file_sha256(path) if path else dataset.sha256[TRAIN_FILE]).name
+    return cosine_scores(*pair_embeddings(key, lambda: load_model(spec, artifact), frame))
+
+
+def compare_models(dataset, a: str, b: str, train_files: list[str] | None = None, eval_file: str | None = None) -> dict:
+    """Metrics of ``a`` and ``b`` on one eval set, and b - a with paired 95% bootstrap intervals."""
+    frame = read_pairs(eval_file) if eval_file else dataset.eval
+    files = (train_files or []) + [None, None]
+    labels = frame["label"].to_numpy()
+    scores = {a: split_scores(dataset, a, frame, files[0]), b: split_scores(dataset, b, frame, files[1])}
+    metrics = {m: evaluate_scores(s, labels, frame["pair_type"].to_numpy(), frame["category"].to_numpy(), ci=False)
+               for m, s in scores.items()}
+    keep = ("cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "best_f1")
+    return {
+        "eval": str(eval_file or dataset.root / "eval_pairs.jsonl"), "n": int(labels.size),
+        "models": {m: {k: v[k] for k in keep} for m, v in metrics.items()},
+        "difference_b_minus_a": {name: paired_bootstrap_diff(fn, scores[a], scores[b], labels) for name, fn in CI_METRICS.items()},
+    }
