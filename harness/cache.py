@@ -9,6 +9,7 @@ artifacts by the model key plus a hash of the texts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from harness.registry import ModelSpec
 _BASE_FILES = ("config.json", "model.safetensors", "modules.json", "tokenizer.json", "1_Pooling/config.json")
 
 
+@functools.lru_cache(maxsize=1)
 def base_model_digest() -> str:
     base = base_model_path()
     return hashlib.sha256("".join(file_sha256(base / name) for name in _BASE_FILES).encode()).hexdigest()
@@ -47,6 +49,14 @@ def artifact_key(spec: ModelSpec, train_sha256: str | None) -> str:
 
 def artifact_dir(spec: ModelSpec, train_sha256: str | None) -> Path:
     return models_dir() / f"{spec.name}-{artifact_key(spec, train_sha256)}"
+
+
+def model_key(spec: ModelSpec, dataset: Dataset, train_file: Path | None = None) -> str:
+    """The cache identity of a model's outputs (embeddings, projections): its artifact folder name, or the
+    base model's digest for the untrained baseline."""
+    if not spec.trains:
+        return f"baseline-{base_model_digest()[:16]}"
+    return artifact_dir(spec, file_sha256(train_file) if train_file else dataset.sha256[TRAIN_FILE]).name
 
 
 def is_complete(path: Path) -> bool:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.cache import artifact_dir, base_model_digest, ensure_trained
-from harness.dataset import TRAIN_FILE, file_sha256, read_pairs
+from harness.cache import ensure_trained, model_key
+from harness.dataset import read_pairs
 from harness.embeddings import load_model, pair_embeddings
 from harness.expand import derived_path
 from harness.metrics import CI_METRICS, cosine_scores, evaluate_scores, paired_bootstrap_diff
@@ -27,15 +27,11 @@ def _train_file(dataset, spec, train_file: str | Path | None) -> Path | None:
 def split_scores(dataset, name: str, frame: pd.DataFrame, train_file: str | Path | None = None) -> np.ndarray:
     """Cosine of every pair of ``frame`` under model ``name`` (trained on demand, embeddings cached)."""
     spec = get_model_spec(name)
-    if not spec.trains:
-        key, artifact = f"baseline-{base_model_digest()[:16]}", None
-    else:
-        path = _train_file(dataset, spec, train_file)
-        if path is not None and not path.is_file():
-            raise FileNotFoundError(f"{name} trains on {path}, which does not exist: run expand, candidates, review and apply")
-        artifact = ensure_trained(spec, dataset, train_file=path)
-        key = artifact_dir(spec, file_sha256(path) if path else dataset.sha256[TRAIN_FILE]).name
-    return cosine_scores(*pair_embeddings(key, lambda: load_model(spec, artifact), frame))
+    path = _train_file(dataset, spec, train_file) if spec.trains else None
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"{name} trains on {path}, which does not exist: run expand, candidates, review and apply")
+    artifact = ensure_trained(spec, dataset, train_file=path) if spec.trains else None
+    return cosine_scores(*pair_embeddings(model_key(spec, dataset, path), lambda: load_model(spec, artifact), frame))
 
 
 def compare_models(dataset, a: str, b: str, train_files: list[str] | None = None, eval_file: str | None = None) -> dict:

@@ -48,7 +48,10 @@ def reasons_for(label: int, oof: float, text: str) -> list[str]:
 
 
 def review_frame(frame: pd.DataFrame, oof: np.ndarray, base: np.ndarray, source_sha256: str, source_file: str) -> pd.DataFrame:
-    """Flagged pairs ranked by label-error score (highest first), ready for a person to decide."""
+    """Flagged pairs ranked by label-error score (highest first), ready for a person to decide.
+
+    One row per id: a decision on a duplicated pair applies to every copy of it.
+    """
     frame = frame if "id" in frame else with_ids(frame)
     labels = frame["label"].to_numpy()
     out = pd.DataFrame({
@@ -57,7 +60,7 @@ def review_frame(frame: pd.DataFrame, oof: np.ndarray, base: np.ndarray, source_
         "label_error_score": np.round(label_error_score(labels, oof), 4),
     })
     out["reasons"] = ["; ".join(reasons_for(l, s, a + " " + b)) for l, s, a, b in zip(labels, oof, out.text_1, out.text_2)]
-    out = out[out["reasons"] != ""].sort_values(["label_error_score", "id"], ascending=[False, True], kind="stable")
+    out = out[(out["reasons"] != "") & ~out["id"].duplicated()].sort_values(["label_error_score", "id"], ascending=[False, True], kind="stable")
     out["decision"], out["decided_at"], out["source_sha256"], out["source_file"] = "", "", source_sha256, source_file
     return out[list(REVIEW_COLUMNS)].reset_index(drop=True)
 
