@@ -34,7 +34,11 @@ def pytest_generate_tests(metafunc):
 
     names = resolve_model_names(metafunc.config.getoption("--model"))
     if "criterion_case" in metafunc.fixturenames:
-        selected = cases(names, extra_split="eval_file" if metafunc.config.getoption("--eval-file") else None)
+        from pathlib import Path
+
+        default_data = Path(metafunc.config.getoption("--dataset")).resolve() == DEFAULT_DATASET.resolve()
+        selected = cases(names, extra_split="eval_file" if metafunc.config.getoption("--eval-file") else None,
+                         default_data=default_data)
         metafunc.parametrize("criterion_case", selected, ids=[f"{m}-{c.id}" for c, m in selected], scope="session")
     if "model_name" in metafunc.fixturenames:
         metafunc.parametrize("model_name", names, scope="session")

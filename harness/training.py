@@ -83,11 +83,13 @@ def _pairs_dataset(frame: pd.DataFrame):
 
 
 def spearman_history(log_history: list[dict]) -> list[dict]:
-    """Per-evaluation Spearman from the trainer's log history (keys are prefixed ``eval_``)."""
-    return [
-        {"step": entry["step"], "epoch": entry.get("epoch"), "spearman": entry["eval_eval_spearman_cosine"]}
-        for entry in log_history if "eval_eval_spearman_cosine" in entry
-    ]
+    """Per-evaluation Spearman from the trainer's log history.
+
+    The evaluator is named "eval", so its key is ``eval_spearman_cosine``; the trainer only adds its own
+    ``eval_`` prefix to keys that lack it (read in sentence-transformers 6.2's trainer), hence no doubling.
+    """
+    key = "eval_spearman_cosine"
+    return [{"step": e["step"], "epoch": e.get("epoch"), "spearman": e[key]} for e in log_history if key in e]
 
 
 def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, out_dir: Path,

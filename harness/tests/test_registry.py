@@ -18,6 +18,13 @@ def test_all_expands_and_defaults():
 
 
 def test_baseline_joins_every_criterion_as_before():
-    selected = cases(["baseline", "lora"])
-    assert {c for c, m in selected if m == "baseline"} == set(CRITERIA)
-    assert all(m in c.models or m == "baseline" for c, m in selected)
+    for default_data, scope in ((False, "external"), (True, "default")):
+        selected = cases(["baseline", "lora"], default_data=default_data)
+        assert {c for c, m in selected if m == "baseline"} == {c for c in CRITERIA if c.datasets in ("any", scope)}
+        assert all(m in c.models or m == "baseline" for c, m in selected)
+
+
+def test_eval_file_repeats_full_eval_criteria():
+    plain, extra = cases(["standard"]), cases(["standard"], extra_split="eval_file")
+    added = [c for c, _ in extra if c.scored_on == "eval_file"]
+    assert len(extra) > len(plain) and added and all(c.metric != "cluster_purity" for c in added)
