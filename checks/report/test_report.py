@@ -23,7 +23,12 @@ pytestmark = pytest.mark.report
 
 MAX_BYTES = 5 * 1024 * 1024
 SMALL_RUN_MODELS = ["baseline", "standard"]
-EXTERNAL_RESOURCE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", re.I)
+#: Anything the browser would fetch: scripts, images, frames, media, stylesheets, CSS url()/@import. A plain
+#: <a href> (pytest-html's footer credits its PyPI page) is a link a person may follow, not a resource.
+EXTERNAL_RESOURCE = re.compile(
+    r"""<(?:script|img|iframe|source|video|audio|embed|input)\b[^>]*\bsrc\s*=\s*["']?(?:https?:)?//"""
+    r"""|<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?//"""
+    r"""|url\(\s*["']?(?:https?:)?//|@import\s+(?:url\()?\s*["']?(?:https?:)?//""", re.I)
 
 
 @pytest.fixture(scope="module")
