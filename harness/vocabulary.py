@@ -83,7 +83,7 @@ DEALBREAKERS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
         "smoking": (("smokes", "smokes every day", "is a regular smoker"),
                     ("I smoke a pack a day", "I enjoy a cigarette after dinner", "I'm a regular smoker", "I can't quit smoking")),
         "heavy drinking": (("drinks heavily", "gets drunk every weekend", "drinks every night"),
-                           ("I get drunk most weekends", "I drink every single night", "I love heavy drinking sessions", "I never say no to another round")),
+                           ("I get drunk most weekends", "I drink every single night", "I love heavy drinking sessions", "I always order one more round")),
         "drugs": (("uses drugs", "takes recreational drugs", "does drugs at parties"),
                   ("I take recreational drugs", "I do drugs at parties", "I use drugs to unwind", "I'm into party drugs")),
     },
