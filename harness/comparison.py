@@ -39,12 +39,17 @@ def compare_models(dataset, a: str, b: str, train_files: list[str] | None = None
     frame = read_pairs(eval_file) if eval_file else dataset.eval
     files = (train_files or []) + [None, None]
     labels = frame["label"].to_numpy()
-    scores = {a: split_scores(dataset, a, frame, files[0]), b: split_scores(dataset, b, frame, files[1])}
+    name_a, name_b = (m if f in (None, "-") else f"{m} on {Path(f).name}" for m, f in ((a, files[0]), (b, files[1])))
+    if name_a == name_b:
+        raise ValueError(f"compare needs two different models or train files, got {name_a} twice")
+    scores = {name_a: split_scores(dataset, a, frame, files[0]), name_b: split_scores(dataset, b, frame, files[1])}
     metrics = {m: evaluate_scores(s, labels, frame["pair_type"].to_numpy(), frame["category"].to_numpy(), ci=False)
                for m, s in scores.items()}
     keep = ("cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "best_f1")
     return {
         "eval": str(eval_file or dataset.root / "eval_pairs.jsonl"), "n": int(labels.size),
         "models": {m: {k: v[k] for k in keep} for m, v in metrics.items()},
-        "difference_b_minus_a": {name: paired_bootstrap_diff(fn, scores[a], scores[b], labels) for name, fn in CI_METRICS.items()},
+        "a": name_a, "b": name_b,
+        "difference_b_minus_a": {name: paired_bootstrap_diff(fn, scores[name_a], scores[name_b], labels)
+                                 for name, fn in CI_METRICS.items()},
     }

@@ -96,6 +96,7 @@ def test_curated_training_compared_with_paired_bootstrap(loop, evidence):
     _, steps = loop
     result = json.loads(steps["compare"])
     evidence.json("comparison", result)
+    assert len(result["models"]) == 2 and result["a"] != result["b"], f"compared one model with itself: {result['models']}"
     for metric, diff in result["difference_b_minus_a"].items():
         lo, hi = diff["ci95"]
         assert lo <= diff["difference"] <= hi, f"{metric}: point estimate outside its own interval"
