@@ -15,13 +15,13 @@ from harness.paths import DEFAULT_DATASET, run_dir
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from harness.generate import stance_counts, write_dataset
+    from harness.generate import pair_type_counts, write_dataset
     from harness.dataset import read_pairs
 
     paths = write_dataset(args.out, seed=args.seed)
     for name, path in paths.items():
         frame = read_pairs(path)
-        print(f"{path}: {len(frame)} rows, labels {frame['label'].value_counts().sort_index().to_dict()}, {stance_counts(frame)}")
+        print(f"{path}: {len(frame)} rows, labels {frame['label'].value_counts().sort_index().to_dict()}, {pair_type_counts(frame)}")
     return 0
 
 

@@ -309,8 +309,8 @@ def write_dataset(out: str | Path, seed: int = 42) -> dict[str, Path]:
     return {name: write_pairs(frame, out / name) for name, frame in generate(seed).items()}
 
 
-def stance_counts(frame: pd.DataFrame) -> dict[str, int]:
-    """Pair-type counts, a quick summary printed by the CLI."""
+def pair_type_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Rows per pair_type (or OOD bucket), the summary the generate command prints."""
     counts: dict[str, int] = defaultdict(int)
     for pair_type in frame.get("pair_type", frame.get("bucket", pd.Series(dtype=str))):
         counts[pair_type] += 1
