@@ -26,7 +26,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from harness.dataset import Dataset, write_atomic
 from harness.leakage import duplicate_rows, conflicting_duplicates
-from harness.schema import FIXED_LABEL_PAIR_TYPES, NO_PREFIX_PATTERN, PREFIX_PATTERN
+from harness.distribution import fixed_label_violations
+from harness.schema import NO_PREFIX_PATTERN, PREFIX_PATTERN
 
 QUALITY_THRESHOLD = 60.0
 MATTR_WINDOW = 100
@@ -105,8 +106,7 @@ def data_quality(frame: pd.DataFrame, required: list[str], prefixed: bool) -> di
     filled = cells.notna() & cells.astype(str).apply(lambda col: col.str.strip() != "")
     consistent = frame["label"].isin([0, 1])
     if "pair_type" in frame:
-        expected = frame["pair_type"].map(FIXED_LABEL_PAIR_TYPES)
-        consistent &= expected.isna() | (expected == frame["label"])
+        consistent &= ~frame.index.isin(fixed_label_violations(frame).index)
     consistent &= ~frame.index.isin(conflicting_duplicates(frame).index)
     pattern = PREFIX_PATTERN if prefixed else NO_PREFIX_PATTERN
     formatted = frame["text_1"].str.match(pattern) & frame["text_2"].str.match(pattern)
