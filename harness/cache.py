@@ -83,7 +83,7 @@ def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | N
         shutil.rmtree(partial, ignore_errors=True)
         try:
             train(spec, frame, dataset.eval, partial, {"train": train_sha, **{k: v for k, v in dataset.sha256.items()}},
-                  progress=progress)
+                  progress=progress, data_name=f"{dataset.name}/{train_path.name}")
             if final.exists():  # an incomplete leftover from a killed run: never trusted, replaced
                 shutil.rmtree(final)
             os.replace(partial, final)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import __version__
+from harness import __version__, progress as progress_lines
 from harness.paths import base_model_path
 from harness.registry import ModelSpec
 
@@ -93,7 +93,7 @@ def spearman_history(log_history: list[dict]) -> list[dict]:
 
 
 def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, out_dir: Path,
-          data_sha256: dict[str, str], progress: bool = True) -> dict:
+          data_sha256: dict[str, str], progress: bool = True, data_name: str = "data") -> dict:
     """Fine-tune ``spec`` and save it with ``training_info.json`` into ``out_dir``; returns the info."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
@@ -118,13 +118,15 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
             learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.scheduler,
             optim=cfg.optimizer, weight_decay=cfg.weight_decay, seed=cfg.seed, data_seed=cfg.seed,
             eval_strategy="steps", eval_steps=cfg.eval_steps, logging_steps=cfg.eval_steps, save_strategy="no",
-            report_to="none", use_cpu=not cuda_available(), disable_tqdm=not progress,
+            report_to="none", use_cpu=not cuda_available(), disable_tqdm=not (progress and progress_lines.wants_bar()),
             bf16=bool(cfg.quantization),
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=_pairs_dataset(train_frame),
                                              loss=CosineSimilarityLoss(model), evaluator=evaluator)
-        print(f"[harness] training {spec.name}: {len(train_frame)} pairs, {cfg.epochs} epochs, lr {cfg.learning_rate:g}, "
-              f"{trainable:,} of {total:,} parameters trainable", file=sys.stderr, flush=True)
+        if progress and not progress_lines.wants_bar():  # a log or pytest: periodic lines instead of a bar
+            trainer.add_callback(progress_lines.training_callback(spec.name, data_name))
+        progress_lines.emit(f"training {spec.name} on {data_name}: {len(train_frame)} pairs, {cfg.epochs} epochs, "
+                            f"lr {cfg.learning_rate:g}, {trainable:,} of {total:,} parameters trainable")
         started = time.perf_counter()
         trainer.train()
         wall = time.perf_counter() - started

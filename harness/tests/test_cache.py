@@ -22,7 +22,7 @@ def test_killed_training_leaves_nothing_trusted_and_reuse_trains_once(isolated_m
     spec = get_model_spec("standard")
     calls = []
 
-    def crashing(spec, train, eval_, out, sha, progress=True):
+    def crashing(spec, train, eval_, out, sha, **kwargs):
         out.mkdir(parents=True)
         (out / "model.safetensors").write_bytes(b"half")
         raise KeyboardInterrupt
@@ -34,7 +34,7 @@ def test_killed_training_leaves_nothing_trusted_and_reuse_trains_once(isolated_m
     assert not final.exists()
     assert not [p for p in isolated_models.iterdir() if p.name.startswith(".partial")]
 
-    def fake(spec, train, eval_, out, sha, progress=True):
+    def fake(spec, train, eval_, out, sha, **kwargs):
         calls.append(1)
         out.mkdir(parents=True)
         (out / "training_info.json").write_text(json.dumps({"ok": True}))
