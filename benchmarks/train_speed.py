@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--model", action="append", default=None)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
-    from harness.registry import get_model_spec
+    from harness.models.registry import get_model_spec
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     print(f"{'model':<10} {'harness_s':>10} {'plain_s':>10} {'ratio':>7}")

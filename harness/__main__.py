@@ -10,13 +10,13 @@ import json
 import sys
 from pathlib import Path
 
-from harness.dataset import DatasetError, load_dataset
+from harness.data.dataset import DatasetError, load_dataset
 from harness.paths import DEFAULT_DATASET, run_dir
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from harness.generate import pair_type_counts, write_dataset
-    from harness.dataset import read_pairs
+    from harness.data.generate import pair_type_counts, write_dataset
+    from harness.data.dataset import read_pairs
 
     paths = write_dataset(args.out, seed=args.seed)
     for name, path in paths.items():
@@ -26,7 +26,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _quality(args: argparse.Namespace) -> int:
-    from harness.quality import evaluate_dataset, write_quality_reports
+    from harness.data.quality import evaluate_dataset, write_quality_reports
 
     dataset = load_dataset(args.dataset)
     reports = evaluate_dataset(dataset)
@@ -38,7 +38,7 @@ def _quality(args: argparse.Namespace) -> int:
 
 
 def _leaks(args: argparse.Namespace) -> int:
-    from harness.leakage import acknowledge, leak_report
+    from harness.data.leakage import acknowledge, leak_report
     from harness.paths import LEAK_ACKNOWLEDGEMENTS
 
     dataset = load_dataset(args.dataset)
@@ -51,9 +51,9 @@ def _leaks(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from harness.cache import ensure_trained
-    from harness.expand import derived_path
-    from harness.registry import get_model_spec
+    from harness.models.cache import ensure_trained
+    from harness.curation.expand import derived_path
+    from harness.models.registry import get_model_spec
 
     dataset = load_dataset(args.dataset)
     spec = get_model_spec(args.model)
@@ -66,7 +66,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from harness.comparison import compare_models
+    from harness.evaluation.comparison import compare_models
 
     dataset = load_dataset(args.dataset)
     result = compare_models(dataset, args.model[0], args.model[1], train_files=args.train_file or [],
@@ -76,8 +76,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _expand(args: argparse.Namespace) -> int:
-    from harness.dataset import read_pairs, write_pairs
-    from harness.expand import EXPANDED_FILE, build_expanded, derived_path
+    from harness.data.dataset import read_pairs, write_pairs
+    from harness.curation.expand import EXPANDED_FILE, build_expanded, derived_path
 
     dataset = load_dataset(args.dataset)
     path = write_pairs(build_expanded(dataset, seed=args.seed), derived_path(dataset, EXPANDED_FILE, args.out))
@@ -88,12 +88,12 @@ def _expand(args: argparse.Namespace) -> int:
 
 
 def _candidates(args: argparse.Namespace) -> int:
-    from harness.curation import out_of_fold_scores, review_frame, rule_counts, write_review
-    from harness.dataset import file_sha256, read_pairs
-    from harness.embeddings import encode, load_model
-    from harness.expand import EXPANDED_FILE, derived_path, with_ids
-    from harness.metrics import cosine_scores
-    from harness.registry import FOLD_SPEC, get_model_spec
+    from harness.curation.loop import out_of_fold_scores, review_frame, rule_counts, write_review
+    from harness.data.dataset import file_sha256, read_pairs
+    from harness.models.embeddings import encode, load_model
+    from harness.curation.expand import EXPANDED_FILE, derived_path, with_ids
+    from harness.evaluation.metrics import cosine_scores
+    from harness.models.registry import FOLD_SPEC, get_model_spec
 
     dataset = load_dataset(args.dataset)
     source = Path(args.train_file) if args.train_file else derived_path(dataset, EXPANDED_FILE)
@@ -113,14 +113,14 @@ def _candidates(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from harness.review import review_interactive
+    from harness.curation.review import review_interactive
 
     print(review_interactive(args.file))
     return 0
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from harness.curation import apply_review_file
+    from harness.curation.loop import apply_review_file
 
     curated, audit, counts = apply_review_file(args.file, args.out)
     print(f"{counts}\n{curated}\n{audit}")
@@ -128,10 +128,10 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _audit_eval(args: argparse.Namespace) -> int:
-    from harness.curation import review_frame, rule_counts, write_review
-    from harness.dataset import EVAL_FILE, file_sha256
-    from harness.expand import derived_path, with_ids
-    from harness.comparison import split_scores
+    from harness.curation.loop import review_frame, rule_counts, write_review
+    from harness.data.dataset import EVAL_FILE, file_sha256
+    from harness.curation.expand import derived_path, with_ids
+    from harness.evaluation.comparison import split_scores
 
     dataset = load_dataset(args.dataset)
     frame = with_ids(dataset.eval)

@@ -14,10 +14,10 @@ import sys
 import pandas as pd
 import pytest
 
-from harness.curation import verify_curated
-from harness.dataset import EVAL_FILE, file_sha256, read_pairs
-from harness.expand import with_ids
-from harness.leakage import normalise_text
+from harness.curation.loop import verify_curated
+from harness.data.dataset import EVAL_FILE, file_sha256, read_pairs
+from harness.curation.expand import with_ids
+from harness.data.leakage import normalise_text
 from harness.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.curation

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from harness.dataset import TRAIN_FILE, DatasetError, read_pairs
+from harness.data.dataset import TRAIN_FILE, DatasetError, read_pairs
 
 pytestmark = pytest.mark.data
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import distribution as dist
+from harness.data import distribution as dist
 
 pytestmark = pytest.mark.data
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.leakage import acknowledgement_key, leak_free, leak_report, load_acknowledgements, unacknowledged_leaks
+from harness.data.leakage import acknowledgement_key, leak_free, leak_report, load_acknowledgements, unacknowledged_leaks
 from harness.paths import LEAK_ACKNOWLEDGEMENTS
 
 pytestmark = pytest.mark.data

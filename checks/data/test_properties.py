@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from pandera.errors import SchemaErrors
 
-from harness.dataset import DatasetError, dumps_pairs, read_pairs, write_pairs
-from harness.schema import OODPairSchema, PairSchema
+from harness.data.dataset import DatasetError, dumps_pairs, read_pairs, write_pairs
+from harness.data.schema import OODPairSchema, PairSchema
 
 pytestmark = pytest.mark.data
 

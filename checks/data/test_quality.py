@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.quality import QUALITY_THRESHOLD, evaluate_dataset, write_quality_reports
+from harness.data.quality import QUALITY_THRESHOLD, evaluate_dataset, write_quality_reports
 
 pytestmark = pytest.mark.data
 

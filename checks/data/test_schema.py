@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.dataset import EVAL_FILE, OOD_FILE, TRAIN_FILE, DatasetError, read_pairs
+from harness.data.dataset import EVAL_FILE, OOD_FILE, TRAIN_FILE, DatasetError, read_pairs
 
 pytestmark = pytest.mark.data
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.criteria import CEILINGS, CHARTS_FOR_METRIC, NEGATED
+from harness.evaluation.criteria import CEILINGS, CHARTS_FOR_METRIC, NEGATED
 
 pytestmark = pytest.mark.model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.charts import BASELINE_CHARTS, COMPARISON_CHARTS
+from harness.report.charts import BASELINE_CHARTS, COMPARISON_CHARTS
 
 pytestmark = pytest.mark.model
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from harness.dataset import EVAL_FILE
-from harness.embeddings import encode, load_model
-from harness.registry import get_model_spec
+from harness.data.dataset import EVAL_FILE
+from harness.models.embeddings import encode, load_model
+from harness.models.registry import get_model_spec
 
 pytestmark = pytest.mark.model
 

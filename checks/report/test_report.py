@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from harness.charts import COMPARISON_CHARTS
-from harness.criteria import cases
+from harness.report.charts import COMPARISON_CHARTS
+from harness.evaluation.criteria import cases
 from harness.paths import DEFAULT_DATASET, PROJECT_ROOT
 
 pytestmark = pytest.mark.report

@@ -2,11 +2,11 @@ import json
 
 import pytest
 
-from harness import training
-from harness.cache import artifact_dir, cached_embeddings, ensure_trained
-from harness.dataset import TRAIN_FILE, load_dataset
+from harness.models import training
+from harness.models.cache import artifact_dir, cached_embeddings, ensure_trained
+from harness.data.dataset import TRAIN_FILE, load_dataset
 from harness.paths import DEFAULT_DATASET
-from harness.registry import get_model_spec
+from harness.models.registry import get_model_spec
 
 pytestmark = pytest.mark.unit
 

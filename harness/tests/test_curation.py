@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.curation import (apply_decisions, apply_review_file, read_review, review_frame, rule_counts, verify_curated,
+from harness.curation.loop import (apply_decisions, apply_review_file, read_review, review_frame, rule_counts, verify_curated,
                               write_review)
-from harness.dataset import DatasetError, dumps_pairs, file_sha256, read_pairs
-from harness.expand import pair_id, with_ids
-from harness.review import review_interactive
+from harness.data.dataset import DatasetError, dumps_pairs, file_sha256, read_pairs
+from harness.curation.expand import pair_id, with_ids
+from harness.curation.review import review_interactive
 
 pytestmark = pytest.mark.unit
 

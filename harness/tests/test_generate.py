@@ -1,7 +1,7 @@
 import pytest
 
-from harness.dataset import EVAL_FILE, OOD_FILE, TRAIN_FILE, dumps_pairs, read_pairs
-from harness.generate import generate
+from harness.data.dataset import EVAL_FILE, OOD_FILE, TRAIN_FILE, dumps_pairs, read_pairs
+from harness.data.generate import generate
 from harness.paths import DEFAULT_DATASET
 
 pytestmark = pytest.mark.unit

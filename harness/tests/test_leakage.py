@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from harness.leakage import duplicate_rows, leak_free, leak_report, normalise_text, unacknowledged_leaks
+from harness.data.leakage import duplicate_rows, leak_free, leak_report, normalise_text, unacknowledged_leaks
 
 pytestmark = pytest.mark.unit
 

@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from harness import metrics as m
+from harness.evaluation import metrics as m
 
 pytestmark = pytest.mark.unit
 

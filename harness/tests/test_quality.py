@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from harness.quality import cramers_v, evaluate_frame, flesch_reading_ease, mattr, normalised_entropy
+from harness.data.quality import cramers_v, evaluate_frame, flesch_reading_ease, mattr, normalised_entropy
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,7 @@
 import pytest
 
-from harness.criteria import CRITERIA, cases
-from harness.registry import MODELS, get_model_spec, resolve_model_names
+from harness.evaluation.criteria import CRITERIA, cases
+from harness.models.registry import MODELS, get_model_spec, resolve_model_names
 
 pytestmark = pytest.mark.unit
 

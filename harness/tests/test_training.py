@@ -1,6 +1,6 @@
 """The real training path in seconds: one LoRA step and one full step on a handful of pairs, saved and reloaded.
 
-These run the same ``harness.training.train`` that the model gates use, so a library upgrade that breaks
+These run the same ``harness.models.training.train`` that the model gates use, so a library upgrade that breaks
 LoRA (transformers 5.24 with peft 0.21 refused to load adapters at all) fails ``pytest harness/tests``.
 """
 
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from harness import progress
-from harness.embeddings import encode, load_model
-from harness.registry import get_model_spec
-from harness.training import train
+from harness.models.embeddings import encode, load_model
+from harness.models.registry import get_model_spec
+from harness.models.training import train
 
 pytestmark = pytest.mark.unit
 

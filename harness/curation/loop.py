@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.dataset import DatasetError, Problem, dumps_pairs, write_atomic
-from harness.expand import with_ids
+from harness.data.dataset import DatasetError, Problem, dumps_pairs, write_atomic
+from harness.curation.expand import with_ids
 
 DECISIONS = ("keep", "remove", "relabel")
 REVIEW_COLUMNS = ("id", "text_1", "text_2", "label", "oof_score", "base_cosine", "label_error_score", "reasons",
@@ -167,7 +167,7 @@ def verify_curated(source: pd.DataFrame, curated: pd.DataFrame, audit: list[dict
 def apply_review_file(review_path: str | Path, out: str | Path | None = None) -> tuple[Path, Path, dict[str, int]]:
     """Validate a review file against the source it names, then write ``<source>_curated.jsonl`` and
     ``<source>_curated_audit.jsonl`` (beside the review file unless ``out``); the source is never touched."""
-    from harness.dataset import file_sha256, read_pairs
+    from harness.data.dataset import file_sha256, read_pairs
 
     review_path = Path(review_path)
     header = pd.read_csv(review_path, dtype=str, keep_default_na=False, nrows=1)
@@ -190,9 +190,9 @@ def apply_review_file(review_path: str | Path, out: str | Path | None = None) ->
 
 def out_of_fold_scores(frame: pd.DataFrame, dataset, spec, k: int = 3, progress: bool = False) -> np.ndarray:
     """Cosine of every pair from the fold model that did not train on it (folds by stable id, so rows can move)."""
-    from harness.cache import ensure_trained
-    from harness.embeddings import encode, load_model
-    from harness.metrics import cosine_scores
+    from harness.models.cache import ensure_trained
+    from harness.models.embeddings import encode, load_model
+    from harness.evaluation.metrics import cosine_scores
     from harness.paths import models_dir
 
     frame = frame if "id" in frame else with_ids(frame)

@@ -42,7 +42,7 @@ class ModelSpec:
     description: str
     config: TrainConfig | None = None
     requires_cuda: bool = False
-    #: Train on this derived file of the dataset (see ``harness.expand.derived_path``) instead of its train set.
+    #: Train on this derived file of the dataset (see ``harness.curation.expand.derived_path``) instead of its train set.
     train_file: str | None = None
 
     @property
@@ -91,7 +91,7 @@ MODELS: dict[str, ModelSpec] = {
 FINE_TUNED = tuple(name for name, spec in MODELS.items() if spec.trains)
 
 #: The fold models behind out-of-fold label review: standard's recipe, 2 epochs (they only rank pairs).
-FOLD_SPEC = ModelSpec("fold", "full", "k-fold scorer for label review (harness.curation)",
+FOLD_SPEC = ModelSpec("fold", "full", "k-fold scorer for label review (harness.curation.loop)",
                       TrainConfig(learning_rate=3e-4, epochs=2))
 
 

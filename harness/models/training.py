@@ -2,7 +2,7 @@
 
 One function, :func:`train`, runs a registered spec on a train frame, monitors Spearman on the eval
 frame every ``eval_steps`` and saves the model (or adapter) plus ``training_info.json`` into a folder.
-Caching and atomic placement of that folder are :mod:`harness.cache`'s job.
+Caching and atomic placement of that folder are :mod:`harness.models.cache`'s job.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 
 from harness import __version__, progress as progress_lines
 from harness.paths import base_model_path
-from harness.registry import ModelSpec
+from harness.models.registry import ModelSpec
 
 LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
 

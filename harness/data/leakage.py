@@ -178,7 +178,7 @@ def unacknowledged_leaks(report: LeakReport, sha256: dict[str, str], acknowledge
 
 def acknowledge(path: str | Path, sha256: dict[str, str], report: LeakReport, reason: str) -> dict:
     """Record the report's non-zero leak counts as acknowledged for these exact files (rewrites the JSON file)."""
-    from harness.dataset import write_atomic
+    from harness.data.dataset import write_atomic
 
     entries = load_acknowledgements(path)
     entry = {"counts": {k: v for k, v in report.gated().items() if v}, "reason": reason}

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.dataset import Dataset
-from harness.leakage import normalise_text
-from harness.schema import PAIR_FIELDS
-from harness.vocabulary import NEGATIVE_TEMPLATES, POSITIVE_TEMPLATES, TOPICS
+from harness.data.dataset import Dataset
+from harness.data.leakage import normalise_text
+from harness.data.schema import PAIR_FIELDS
+from harness.data.vocabulary import NEGATIVE_TEMPLATES, POSITIVE_TEMPLATES, TOPICS
 
 EXPANDED_FILE = "dating_pairs_expanded.jsonl"
 MIX = {"synthetic": 0.7, "natural": 0.2, "hard_negative": 0.1}
 
-#: Natural phrasings reserved for the expansion pool (the OOD set uses others; see harness.generate).
+#: Natural phrasings reserved for the expansion pool (the OOD set uses others; see harness.data.generate).
 POOL_POSITIVE = ("Weekends are for {x}, if you ask me.", "I could talk about {x} for hours.",
                  "Give me {x} and I'm a happy person.", "{X} always puts me in a good mood.")
 POOL_NEGATIVE = ("{X} is honestly not for me.", "I'd rather stay away from {x}.",

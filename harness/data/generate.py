@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.dataset import EVAL_FILE, OOD_FILE, TRAIN_FILE, write_pairs
-from harness.schema import PAIR_FIELDS
-from harness.vocabulary import (
+from harness.data.dataset import EVAL_FILE, OOD_FILE, TRAIN_FILE, write_pairs
+from harness.data.schema import PAIR_FIELDS
+from harness.data.vocabulary import (
     CLASHING_TOPICS,
     CONNECTIVES,
     DEALBREAKER_TEMPLATES,

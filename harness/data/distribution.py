@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.schema import FIXED_LABEL_PAIR_TYPES
+from harness.data.schema import FIXED_LABEL_PAIR_TYPES
 
 #: min/max label count ratio a file must reach (PRD 3c: "no severe class imbalance").
 MIN_LABEL_BALANCE = 0.8

@@ -24,10 +24,10 @@ import pyphen
 from scipy import stats
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from harness.dataset import Dataset, write_atomic
-from harness.leakage import duplicate_rows, conflicting_duplicates
-from harness.distribution import fixed_label_violations
-from harness.schema import NO_PREFIX_PATTERN, PREFIX_PATTERN
+from harness.data.dataset import Dataset, write_atomic
+from harness.data.leakage import duplicate_rows, conflicting_duplicates
+from harness.data.distribution import fixed_label_violations
+from harness.data.schema import NO_PREFIX_PATTERN, PREFIX_PATTERN
 
 QUALITY_THRESHOLD = 60.0
 MATTR_WINDOW = 100

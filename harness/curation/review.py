@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.curation import write_review
+from harness.curation.loop import write_review
 
 KEYS = {"k": "keep", "r": "remove", "x": "relabel"}
 PROMPT = "[k]eep  [r]emove  rela[x]bel to 0  [s]kip  [q]uit > "

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.cache import ensure_trained, model_key
-from harness.dataset import read_pairs
-from harness.embeddings import load_model, pair_embeddings
-from harness.expand import derived_path
-from harness.metrics import CI_METRICS, cosine_scores, evaluate_scores, paired_bootstrap_diff
-from harness.registry import get_model_spec
+from harness.models.cache import ensure_trained, model_key
+from harness.data.dataset import read_pairs
+from harness.models.embeddings import load_model, pair_embeddings
+from harness.curation.expand import derived_path
+from harness.evaluation.metrics import CI_METRICS, cosine_scores, evaluate_scores, paired_bootstrap_diff
+from harness.models.registry import get_model_spec
 
 
 def _train_file(dataset, spec, train_file: str | Path | None) -> Path | None:

@@ -1,6 +1,6 @@
 """The building blocks of the synthetic default dataset: topics, items, phrasings and dealbreakers.
 
-Kept as plain data so the generator's rules (``harness.generate``) read as rules. Every item is a
+Kept as plain data so the generator's rules (``harness.data.generate``) read as rules. Every item is a
 noun phrase that fits "I love ___" and "I can't stand ___".
 """
 

@@ -21,9 +21,9 @@ import pandas as pd
 from filelock import FileLock
 
 from harness import __version__
-from harness.dataset import Dataset, TRAIN_FILE, file_sha256, read_pairs
+from harness.data.dataset import Dataset, TRAIN_FILE, file_sha256, read_pairs
 from harness.paths import base_model_path, models_dir
-from harness.registry import ModelSpec
+from harness.models.registry import ModelSpec
 
 _BASE_FILES = ("config.json", "model.safetensors", "modules.json", "tokenizer.json", "1_Pooling/config.json")
 
@@ -65,7 +65,7 @@ def is_complete(path: Path) -> bool:
 
 def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | None = None, progress: bool = True) -> Path:
     """Return the artifact folder for ``spec`` on ``dataset`` (or ``train_file``), training only if absent."""
-    from harness.training import train
+    from harness.models.training import train
 
     if not spec.trains:
         raise ValueError(f"{spec.name} is not trained; it is the pre-trained base model")

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.cache import cached_embeddings, unique_texts
-from harness.registry import ModelSpec
-from harness.training import load_base_model
+from harness.models.cache import cached_embeddings, unique_texts
+from harness.models.registry import ModelSpec
+from harness.models.training import load_base_model
 
 
 def load_model(spec: ModelSpec, artifact: Path | None):

@@ -5,7 +5,7 @@ Loading runs in two layers, and both report every problem they find, never only 
 1. **Structure**, line by line: byte-order mark, UTF-8, blank lines, JSON syntax, duplicate keys,
    object shape, missing fields, and the JSON type of each value (``"1"`` or ``true`` is not a label).
 2. **Schema**: the typed frame, indexed by line number, is validated lazily by the file's pandera
-   schema (``harness.schema``), so its failure cases map straight back to ``file:line``.
+   schema (``harness.data.schema``), so its failure cases map straight back to ``file:line``.
 
 Any problem raises :class:`DatasetError`; nothing is skipped silently and pandas never sees
 malformed input. Writing is atomic (temporary file, then ``os.replace``), so a failed write leaves
@@ -25,7 +25,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from harness.schema import FIELD_TYPES, PAIR_FIELDS, SCHEMA_FOR_FILE, PairSchema, required_fields
+from harness.data.schema import FIELD_TYPES, PAIR_FIELDS, SCHEMA_FOR_FILE, PairSchema, required_fields
 
 TRAIN_FILE = "dating_pairs.jsonl"
 EVAL_FILE = "eval_pairs.jsonl"
