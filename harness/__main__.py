@@ -52,7 +52,7 @@ def _leaks(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from harness.models.cache import ensure_trained
-    from harness.curation.expand import derived_path
+    from harness.data.files import derived_path
     from harness.models.registry import get_model_spec
 
     dataset = load_dataset(args.dataset)
@@ -77,7 +77,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _expand(args: argparse.Namespace) -> int:
     from harness.data.dataset import read_pairs, write_pairs
-    from harness.curation.expand import EXPANDED_FILE, build_expanded, derived_path
+    from harness.curation.expand import EXPANDED_FILE, build_expanded
+    from harness.data.files import derived_path
 
     dataset = load_dataset(args.dataset)
     path = write_pairs(build_expanded(dataset, seed=args.seed), derived_path(dataset, EXPANDED_FILE, args.out))
@@ -91,7 +92,8 @@ def _candidates(args: argparse.Namespace) -> int:
     from harness.curation.loop import out_of_fold_scores, review_frame, rule_counts, write_review
     from harness.data.dataset import file_sha256, read_pairs
     from harness.models.embeddings import encode, load_model
-    from harness.curation.expand import EXPANDED_FILE, derived_path, with_ids
+    from harness.curation.expand import EXPANDED_FILE, with_ids
+    from harness.data.files import derived_path
     from harness.evaluation.metrics import cosine_scores
     from harness.models.registry import FOLD_SPEC, get_model_spec
 
@@ -130,7 +132,8 @@ def _apply(args: argparse.Namespace) -> int:
 def _audit_eval(args: argparse.Namespace) -> int:
     from harness.curation.loop import review_frame, rule_counts, write_review
     from harness.data.dataset import EVAL_FILE, file_sha256
-    from harness.curation.expand import derived_path, with_ids
+    from harness.curation.expand import with_ids
+    from harness.data.files import derived_path
     from harness.evaluation.comparison import split_scores
 
     dataset = load_dataset(args.dataset)

@@ -102,15 +102,3 @@ def build_expanded(dataset: Dataset, seed: int = 42) -> pd.DataFrame:
     extra = pd.DataFrame(rows, columns=list(PAIR_FIELDS) + ["source", "id"])
     mixed = pd.concat([train[list(PAIR_FIELDS) + ["source", "id"]], extra], ignore_index=True)
     return mixed.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-
-
-def derived_path(dataset: Dataset, name: str, out: str | Path | None = None) -> Path:
-    """Where a derived file goes: ``out`` if given; beside the source for datasets inside this project;
-    otherwise the dataset's run folder, so third-party data folders (../shared) are never written to."""
-    from harness.paths import PROJECT_ROOT, run_dir
-
-    if out:
-        path = Path(out)
-        return path / name if path.is_dir() else path
-    inside = dataset.root.is_relative_to(PROJECT_ROOT)
-    return (dataset.root if inside else run_dir(dataset)) / name

@@ -58,6 +58,7 @@ FIELD_TYPES: dict[str, type] = {
     "subcategory": str,
     "pair_type": str,
     "bucket": str,
+    "topic": str,
 }
 
 
@@ -89,6 +90,32 @@ class OODPairSchema(pa.DataFrameModel):
         coerce = False
 
 
+#: Buckets of the hand-written natural-language benchmark (data/natural/README.md); "ambiguous" is never gated.
+NATURAL_BUCKETS: tuple[str, ...] = ("paraphrase_compatible", "complementary_compatible", "topical_incompatible",
+                                    "dealbreaker", "ambiguous")
+NATURAL_REQUIRED: tuple[str, ...] = ("text_1", "text_2", "label", "bucket", "topic")
+
+
+class NaturalPairSchema(pa.DataFrameModel):
+    """A natural-language benchmark row: prefix-free text as people write it, its bucket and topic."""
+
+    text_1: Series[str] = pa.Field(str_matches=NO_PREFIX_PATTERN, str_length={"min_value": 2, "max_value": 400})
+    text_2: Series[str] = pa.Field(str_matches=NO_PREFIX_PATTERN, str_length={"min_value": 2, "max_value": 400})
+    label: Series[int] = pa.Field(isin=[0, 1])
+    bucket: Series[str] = pa.Field(isin=list(NATURAL_BUCKETS))
+    topic: Series[str] = pa.Field(str_matches=r"^[a-z][a-z_ /-]*$")
+
+    @pa.dataframe_check(error="a bucket's label contradicts it (compatible buckets are 1, incompatible ones 0)")
+    def bucket_fixes_label(cls, frame):
+        fixed = frame["bucket"].map({"paraphrase_compatible": 1, "complementary_compatible": 1,
+                                     "topical_incompatible": 0, "dealbreaker": 0})
+        return fixed.isna() | (fixed == frame["label"])
+
+    class Config:
+        strict = False
+        coerce = False
+
+
 #: Which schema validates which file of a dataset folder.
 SCHEMA_FOR_FILE: dict[str, type[pa.DataFrameModel]] = {
     "dating_pairs.jsonl": PairSchema,
@@ -99,4 +126,4 @@ SCHEMA_FOR_FILE: dict[str, type[pa.DataFrameModel]] = {
 
 def required_fields(schema: type[pa.DataFrameModel]) -> tuple[str, ...]:
     """The fields every row of a file validated by ``schema`` must carry."""
-    return OOD_REQUIRED if schema is OODPairSchema else PAIR_FIELDS
+    return {OODPairSchema: OOD_REQUIRED, NaturalPairSchema: NATURAL_REQUIRED}.get(schema, PAIR_FIELDS)

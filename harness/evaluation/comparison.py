@@ -13,7 +13,7 @@ import pandas as pd
 from harness.models.cache import ensure_trained, model_key
 from harness.data.dataset import read_pairs
 from harness.models.embeddings import load_model, pair_embeddings
-from harness.curation.expand import derived_path
+from harness.data.files import derived_path
 from harness.evaluation.metrics import CI_METRICS, cosine_scores, evaluate_scores, paired_bootstrap_diff
 from harness.models.registry import get_model_spec
 
