@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness {generate,quality,leaks,train,compare,expand,candidates,review,apply,audit-eval}``.
+"""Command line: ``python -m harness {generate,quality,leaks,train,evaluate,natural-split,compare,expand,candidates,review,apply,audit-eval}``.
 
 Bad input ends with a one-paragraph message naming file:line and exit code 2, never a traceback.
 """
@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+if not sys.stderr.isatty():  # a log, not a person: periodic lines instead of tqdm bars (tqdm reads this on import)
+    os.environ.setdefault("TQDM_DISABLE", "1")
 
 from harness.data.dataset import DatasetError, load_dataset
 from harness.paths import DEFAULT_DATASET, run_dir
@@ -51,17 +55,39 @@ def _leaks(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from harness.models.cache import ensure_trained
-    from harness.data.files import derived_path
-    from harness.models.registry import get_model_spec
+    from harness.models.handle import ModelRef, ModelUnavailable
 
     dataset = load_dataset(args.dataset)
-    spec = get_model_spec(args.model)
-    train_file = args.train_file or (derived_path(dataset, spec.train_file) if spec.train_file else None)
-    if train_file and not Path(train_file).is_file():
-        raise FileNotFoundError(f"{spec.name} trains on {train_file}, which does not exist: run expand, candidates, "
-                                f"review and apply first")
-    print(ensure_trained(spec, dataset, train_file=train_file))
+    try:
+        ref = ModelRef.resolve(args.model, dataset, args.train_file)
+        print(ref.artifact())
+    except ModelUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """The pipeline the checks run, without pytest: metrics, criteria, charts and summary into the run folder."""
+    from harness.models.registry import resolve_model_names
+    from harness.pipeline import Run, counts_sentence, outcome_counts
+
+    dataset = load_dataset(args.dataset)
+    run = Run(dataset, resolve_model_names(args.model), Path(args.eval_file).resolve() if args.eval_file else None)
+    results = run.evaluate_all()
+    width = max(len(r.criterion.id) for r in results)
+    for r in results:
+        print(f"{r.outcome:>14}  {r.model:<17} {r.criterion.id:<{width}}  {r.message}")
+    print(f"\n{counts_sentence(outcome_counts(results))}; missing: {run.missing() or 'none'}")
+    print(run.run_folder)
+    return 1 if any(r.outcome in ("fail", "impossible", "target-met") for r in results) else 0
+
+
+def _natural_split(args: argparse.Namespace) -> int:
+    from harness.data.natural import build_files
+
+    for part, path in build_files().items():
+        print(f"{part}: {path}")
     return 0
 
 
@@ -174,6 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", default=str(DEFAULT_DATASET))
     train.add_argument("--train-file", help="train on this JSONL instead of the dataset's dating_pairs.jsonl")
     train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser("evaluate", help="score models on every scored set, judge the criteria, draw the charts; "
+                              "writes the run folder the checks write (exit 1 if a gate fails)")
+    evaluate.add_argument("--model", action="append", help="repeatable, or 'all' (default: baseline, standard, lora)")
+    evaluate.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    evaluate.add_argument("--eval-file", help="also score the criteria on this eval JSONL")
+    evaluate.set_defaults(func=_evaluate)
+
+    natural = sub.add_parser("natural-split", help="rebuild data/natural/{dev,test}.jsonl from data/natural/raw/")
+    natural.set_defaults(func=_natural_split)
 
     compare = sub.add_parser("compare", help="two models on the same eval set, with a paired bootstrap on the difference")
     compare.add_argument("--dataset", default=str(DEFAULT_DATASET))

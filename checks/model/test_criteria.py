@@ -1,47 +1,53 @@
-"""Success criteria as one parametrised gate over criteria x models (the table is ``harness/criteria.py``)."""
+"""Success criteria as one parametrised check over criteria x models (the table is ``harness/evaluation/criteria.py``).
+
+The pipeline measures and judges each row (:meth:`harness.pipeline.Run.judge`); this check only turns the
+outcome into a test result. A ``gate`` row that misses fails. A ``target`` row (no model meets it yet) is a
+strict xfail whose reason shows value, CI and threshold; if a model starts meeting it, the XPASS fails the
+check until the row is promoted to a gate.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.evaluation.criteria import CEILINGS, CHARTS_FOR_METRIC, NEGATED
+from harness.evaluation.behavioural import pass_rates
+from harness.evaluation.criteria import BEHAVIOURAL, CHARTS_FOR_METRIC, TARGET
 
 pytestmark = pytest.mark.model
 
 
-def test_criterion(criterion_case, store, evidence):
-    """A fine-tuned model meets the criterion; the baseline (the 'before') must miss it, or the wrong model was scored."""
+def test_criterion(criterion_case, store, evidence, request):
+    """A fine-tuned model meets the criterion (gate) or is measured against it (target); the baseline, the 'before',
+    must miss it, or the wrong model was scored."""
     criterion, model = criterion_case
-    metrics = store.metrics(model, criterion.scored_on)
-    value = metrics[criterion.metric]
-    ci = metrics.get("ci95", {}).get(criterion.metric)
-    where = f"on {criterion.scored_on} (n={metrics['n']})"
-    evidence.json("result", {"model": model, "criterion": criterion.id, "value": value, "ci95": ci,
-                             "threshold": criterion.threshold, "source": criterion.source})
-    if criterion.scored_on == "eval":
-        for chart in CHARTS_FOR_METRIC.get(criterion.metric, ()):
-            if chart != "training_curves" or len(store.runnable) > 1:
-                evidence.png(chart, store.chart(chart))
-    ceiling_key = CEILINGS.get(criterion.metric)
-    if ceiling_key and not criterion.holds(metrics[ceiling_key]):
-        pytest.fail(f"{model}: {criterion.metric} threshold {criterion.threshold:g} is impossible {where}: "
-                    f"its ceiling at perfect separation is {metrics[ceiling_key]:.3f} (measured {value:.3f})", pytrace=False)
-    ci_text = f" [95% CI {ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
-    if model == "baseline" and not criterion.baseline_must_miss:
-        evidence.text("baseline", f"baseline {criterion.metric} {value:.3f}{ci_text} {where}: reported only ({criterion.source})")
-    elif model == "baseline":
-        assert not criterion.holds(value), (
-            f"baseline meets a fine-tuned criterion: {criterion.metric} {value:.3f}{ci_text} {criterion.op} "
-            f"{criterion.threshold:g} {where}; was the wrong model evaluated?")
-    else:
-        assert criterion.holds(value), (
-            f"{model}: {criterion.metric} {value:.3f}{ci_text} {NEGATED[criterion.op]} {criterion.threshold:g} {where}")
+    result = store.run.judge(criterion, model)
+    if result.outcome == "unavailable":
+        failure = store.run.failure(model)
+        (pytest.skip if failure is not None and failure.expected else pytest.fail)(result.message)
+    request.node.user_properties.append(("result", result.to_dict()))
+    evidence.json("result", result.to_dict())
+    drawn_on = next((m for m in store.run.names if m in criterion.models), None)  # each chart once, on one row
+    for chart in CHARTS_FOR_METRIC.get(criterion.metric, ()) if model == drawn_on else ():
+        if chart != "training_curves" or len(store.runnable) > 1:
+            evidence.png(chart, store.chart(chart))
+    if criterion.scored_on == BEHAVIOURAL:
+        failed = [r for r in store.behavioural(model) if not r["passed"] and criterion.metric == f"behavioural_{r['kind'].lower()}_pass_rate"]
+        evidence.json("failed cases", failed)
+        evidence.json("pass rates", pass_rates(store.behavioural(model)))
+    if result.outcome == "reported":
+        evidence.text("baseline", result.message)
+        return
+    if criterion.status == TARGET and model != "baseline":
+        request.node.add_marker(pytest.mark.xfail(reason=result.message, strict=True))
+    assert result.outcome in ("pass", "target-met"), result.message
 
 
 def test_spearman_within_its_ceiling(model_name, store, evidence):
-    """Spearman on each scored set is reported against its own ceiling; exceeding the ceiling would be a metric bug."""
+    """Spearman on each pair set is reported against its own ceiling; exceeding the ceiling would be a metric bug."""
+    from harness.data.scored_sets import EVAL, EVAL_LEAK_FREE
+
     rows = {}
-    for split in ("eval", "eval_leak_free"):
+    for split in (EVAL, EVAL_LEAK_FREE):
         m = store.metrics(model_name, split)
         rows[split] = {"spearman": m["cosine_spearman"], "ceiling": m["spearman_ceiling"], "n": m["n"],
                        "share_of_ceiling": m["cosine_spearman"] / m["spearman_ceiling"]}

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from harness.report.charts import BASELINE_CHARTS, COMPARISON_CHARTS
+from harness.report.charts import BASELINE_CHARTS, COMPARISON_CHARTS, GENERALISATION_CHARTS
 
 pytestmark = pytest.mark.model
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("chart", COMPARISON_CHARTS)
+@pytest.mark.parametrize("chart", COMPARISON_CHARTS + GENERALISATION_CHARTS)
 def test_comparison_chart(chart, store, evidence):
     """A before/after chart over the baseline and every fine-tuned model that ran."""
     if "baseline" not in store.runnable or len(store.runnable) < 2:

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from harness.data.dataset import EVAL_FILE
+from harness.data.dataset import TRAIN_FILE
+from harness.data.scored_sets import VALIDATION
 from harness.models.embeddings import encode, load_model
 from harness.models.registry import get_model_spec
 
@@ -19,7 +20,7 @@ PROBE = ["boy: I love hiking", "girl: I can't stand hiking", "boy: I would never
 
 def test_trainable_parameters_below_one_percent(adapter_model, store, evidence):
     """LoRA trains < 1% of the parameters (read from the artifact's training_info.json)."""
-    info = json.loads((store.artifact(adapter_model) / "training_info.json").read_text())
+    info = json.loads((store.ref(adapter_model).artifact() / "training_info.json").read_text())
     evidence.json("parameters", {k: info[k] for k in ("trainable_parameters", "total_parameters", "trainable_fraction")})
     assert info["trainable_fraction"] < 0.01, f"{adapter_model}: {info['trainable_fraction']:.2%} of parameters trainable"
 
@@ -28,7 +29,7 @@ def test_adapter_roundtrip(adapter_model, store, tmp_path, evidence):
     """The saved adapter reloads to the same embeddings, and they differ from the base model's
     (an adapter that reloads with reset weights would silently encode like the base)."""
     spec = get_model_spec(adapter_model)
-    artifact = store.artifact(adapter_model)
+    artifact = store.ref(adapter_model).artifact()
     reloaded = encode(load_model(spec, artifact), PROBE)
     base = encode(load_model(get_model_spec("baseline"), None), PROBE)
     # save again from the reloaded model and load that copy: a second round trip must be a fixed point
@@ -43,13 +44,12 @@ def test_adapter_roundtrip(adapter_model, store, tmp_path, evidence):
 
 
 def test_adapter_matches_in_memory_training(adapter_model, store, evidence):
-    """The reloaded adapter reproduces the Spearman the trainer measured on eval at the end of training."""
-    info = json.loads((store.artifact(adapter_model) / "training_info.json").read_text())
-    trained_on = info["data_sha256"].get(EVAL_FILE)
-    if trained_on != store.dataset.sha256[EVAL_FILE]:
-        pytest.skip(f"{EVAL_FILE} changed since {adapter_model} was trained (the artifact key covers the training "
-                    f"data only); the trainer's Spearman was measured on {str(trained_on)[:12]}…")
-    measured = store.metrics(adapter_model, "eval")["cosine_spearman"]
+    """The reloaded adapter reproduces the Spearman the trainer measured on the validation split (the monitored
+    selection set) at the end of training."""
+    info = json.loads((store.ref(adapter_model).artifact() / "training_info.json").read_text())
+    assert info["monitored_set"] == VALIDATION
+    assert info["data_sha256"][TRAIN_FILE] == store.dataset.sha256[TRAIN_FILE]
+    measured = store.metrics(adapter_model, VALIDATION)["cosine_spearman"]
     evidence.json("spearman", {"trainer_final": info["final_spearman"], "reloaded": measured})
     assert measured == pytest.approx(info["final_spearman"], abs=2e-3), (
         f"{adapter_model}: reloaded Spearman {measured:.4f} != trained {info['final_spearman']:.4f}")

@@ -33,7 +33,7 @@ EXTERNAL_RESOURCE = re.compile(
 
 @pytest.fixture(scope="module")
 def small_report(store, dataset_path, tmp_path_factory):
-    store.artifact("standard")  # train (or reuse) in this process first, so the subprocess only reads the cache
+    store.ref("standard").artifact()  # train (or reuse) in this process first, so the subprocess only reads the cache
     out = tmp_path_factory.mktemp("report")
     path = out / "report.html"
     env = {**os.environ, "HARNESS_RUNS_DIR": str(out / "runs"), "HF_HUB_OFFLINE": "1"}

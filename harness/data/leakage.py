@@ -4,6 +4,9 @@ Texts are compared after :func:`normalise_text` (case, whitespace and punctuatio
 exactly, so a report can say both "42 eval pairs are verbatim training pairs" and how many more a
 trivial edit hides. A known leak can be acknowledged in a checked-in JSON file keyed by the files'
 sha256 with its counts; the gate then fails only on a new dataset version or a larger leak.
+
+Each text column is normalised once, in bulk, and texts and pairs are compared as integer codes, so a
+million-row file costs seconds.
 """
 
 from __future__ import annotations
@@ -14,10 +17,21 @@ import string
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _PUNCT = re.compile(f"[{re.escape(string.punctuation)}’‘“”]")
 _SPACE = re.compile(r"\s+")
+#: For ASCII text, ``normalise_text`` in one RE2 pass: every run of punctuation and whitespace (the ASCII
+#: characters Python's ``\s`` matches, which RE2's ``\s`` does not all match) becomes one space.
+_ASCII_FOLD = "[" + "".join("\\" + c for c in string.punctuation) + r"\t\n\x0b\x0c\r\x1c-\x1f ]+"
+
+
+#: Normalised text columns last computed, by the id of their (immutable) arrow data: a few files' worth.
+_FOLDED: dict[int, tuple[pa.ChunkedArray, object]] = {}
+_FOLDED_KEPT = 8
 
 
 def normalise_text(text: str) -> str:
@@ -25,41 +39,104 @@ def normalise_text(text: str) -> str:
     return _SPACE.sub(" ", _PUNCT.sub(" ", text.lower())).strip()
 
 
+def normalise_texts(texts: pd.Series) -> pd.Series:
+    """:func:`normalise_text` of every value of a text column, same index.
+
+    ASCII values are folded by pyarrow in bulk (the same result: lower-casing and Python's ``\s`` agree
+    with their ASCII counterparts there); any other value, or a column that is not all strings, goes
+    through :func:`normalise_text` one value at a time. Arrow-backed columns (what the loader makes) are
+    remembered by the identity of their immutable arrow data, so the gates that each compare the same
+    loaded frame normalise it once.
+    """
+    source = texts.array.__arrow_array__() if isinstance(texts.array, pd.arrays.ArrowStringArray) else None
+    cached = _FOLDED.get(id(source)) if source is not None else None
+    if cached is not None and cached[0] is source:
+        return pd.Series(cached[1], index=texts.index, name=texts.name, copy=False)
+    try:
+        values = source if source is not None else pa.chunked_array([pa.array(texts.to_numpy(dtype=object))])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return texts.map(normalise_text)
+    if values.null_count or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return texts.map(normalise_text)
+    folded = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(values), _ASCII_FOLD, " "), " ")
+    result = pd.array(pd.arrays.ArrowStringArray(folded.cast(pa.large_string())))
+    ascii_ = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+    if not ascii_.all():
+        result = result.astype(object)
+        result[~ascii_] = [normalise_text(t) for t in texts.to_numpy(dtype=object)[~ascii_]]
+    if source is not None:
+        _FOLDED[id(source)] = (source, result)  # holding ``source`` keeps its id from being reused
+        while len(_FOLDED) > _FOLDED_KEPT:
+            _FOLDED.pop(next(iter(_FOLDED)))
+    return pd.Series(result, index=texts.index, name=texts.name, copy=False)
+
+
+def _columns(frame: pd.DataFrame, normalised: bool) -> tuple[pd.Series, pd.Series]:
+    if normalised:
+        return normalise_texts(frame["text_1"]), normalise_texts(frame["text_2"])
+    return frame["text_1"], frame["text_2"]
+
+
+class _Codes:
+    """Integer codes of texts and of (text_1, text_2) pairs for several frames at once, equal iff the texts are.
+
+    Built with one ``pd.factorize`` over every text of every frame, so codes compare across frames.
+    """
+
+    def __init__(self, columns: list[tuple[pd.Series, pd.Series]]):
+        sizes = [len(c1) for c1, _ in columns]
+        everything = pd.concat([c for pair in columns for c in pair], ignore_index=True)
+        codes, uniques = pd.factorize(everything)
+        width = np.int64(len(uniques) + 1)  # +1: a missing text gets code -1
+        self.texts: list[np.ndarray] = []  # per frame: text_1 codes then text_2 codes
+        self.pairs: list[np.ndarray] = []
+        offset = 0
+        for n in sizes:
+            first, second = codes[offset:offset + n].astype(np.int64), codes[offset + n:offset + 2 * n].astype(np.int64)
+            offset += 2 * n
+            self.texts.append(np.concatenate([first, second]))
+            self.pairs.append((first + 1) * width + (second + 1))
+
+
+def _codes(frames: list[pd.DataFrame], normalised: bool) -> _Codes:
+    return _Codes([_columns(frame, normalised) for frame in frames])
+
+
+def _duplicated(pairs: np.ndarray) -> np.ndarray:
+    return pd.Series(pairs).duplicated(keep="first").to_numpy()
+
+
+def _conflicting(frame: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
+    labels_per_key = frame["label"].groupby(pairs).nunique()
+    return np.isin(pairs, labels_per_key.index[labels_per_key.to_numpy() > 1])
+
+
 def pair_keys(frame: pd.DataFrame, normalised: bool = True) -> pd.Series:
     """One hashable key per row: the (text_1, text_2) pair, normalised or exact."""
-    norm = normalise_text if normalised else (lambda t: t)
-    return pd.Series([(norm(a), norm(b)) for a, b in zip(frame["text_1"], frame["text_2"])], index=frame.index)
+    first, second = _columns(frame, normalised)
+    return pd.Series(list(zip(first, second)), index=frame.index)
 
 
 def duplicate_rows(frame: pd.DataFrame, normalised: bool = False) -> pd.DataFrame:
     """Rows whose pair already occurred earlier in the same file (the first occurrence is not counted)."""
-    keys = pair_keys(frame, normalised)
-    return frame[keys.duplicated(keep="first")]
+    return frame[_duplicated(_codes([frame], normalised).pairs[0])]
 
 
 def conflicting_duplicates(frame: pd.DataFrame, normalised: bool = True) -> pd.DataFrame:
     """Rows of duplicated pairs that disagree on the label: the worst kind of duplicate."""
-    keys = pair_keys(frame, normalised)
-    labels_per_key = frame.groupby(keys.values)["label"].nunique()
-    bad = set(labels_per_key[labels_per_key > 1].index)
-    return frame[[k in bad for k in keys]]
+    return frame[_conflicting(frame, _codes([frame], normalised).pairs[0])]
 
 
 def overlapping_pairs(train: pd.DataFrame, other: pd.DataFrame, normalised: bool = False) -> pd.DataFrame:
     """Rows of ``other`` whose pair also occurs in ``train``."""
-    train_keys = set(pair_keys(train, normalised))
-    return other[[k in train_keys for k in pair_keys(other, normalised)]]
-
-
-def _texts(frame: pd.DataFrame, normalised: bool) -> list[str]:
-    norm = normalise_text if normalised else (lambda t: t)
-    return [norm(t) for t in list(frame["text_1"]) + list(frame["text_2"])]
+    codes = _codes([train, other], normalised)
+    return other[np.isin(codes.pairs[1], codes.pairs[0])]
 
 
 def overlapping_texts(train: pd.DataFrame, other: pd.DataFrame, normalised: bool = False) -> int:
     """How many of ``other``'s texts (two per row, counted with repeats) also occur in ``train``."""
-    train_texts = set(_texts(train, normalised))
-    return sum(t in train_texts for t in _texts(other, normalised))
+    codes = _codes([train, other], normalised)
+    return int(np.isin(codes.texts[1], codes.texts[0]).sum())
 
 
 def leak_free(train: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
@@ -68,8 +145,8 @@ def leak_free(train: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     Pair-level, not text-level: statements are reused across pairs by design, so dropping every
     eval row with a seen text would drop most of a template-built eval set.
     """
-    train_keys = set(pair_keys(train))
-    return other[[k not in train_keys for k in pair_keys(other)]]
+    codes = _codes([train, other], normalised=True)
+    return other[~np.isin(codes.pairs[1], codes.pairs[0])]
 
 
 @dataclass
@@ -117,24 +194,29 @@ def _example_lines(frame: pd.DataFrame, file_name: str, limit: int = 10) -> list
 
 
 def leak_report(train: pd.DataFrame, eval_: pd.DataFrame, ood: pd.DataFrame | None = None) -> LeakReport:
-    """Measure every overlap between train and eval (and OOD), and duplicates within each."""
-    in_train = overlapping_pairs(train, eval_, normalised=True)
-    dup_train = duplicate_rows(train, normalised=True)
-    dup_eval = duplicate_rows(eval_, normalised=True)
+    """Measure every overlap between train and eval (and OOD), and duplicates within each.
+
+    Each text is normalised once, and every count comes from integer codes shared by the files.
+    """
+    frames = [train, eval_] + ([ood] if ood is not None else [])
+    exact, norm = _codes(frames, normalised=False), _codes(frames, normalised=True)
+    in_train = eval_[np.isin(norm.pairs[1], norm.pairs[0])]
+    dup_train = train[_duplicated(norm.pairs[0])]
+    dup_eval = eval_[_duplicated(norm.pairs[1])]
     report = LeakReport(
         train_rows=len(train),
         eval_rows=len(eval_),
-        eval_pairs_in_train=len(overlapping_pairs(train, eval_)),
+        eval_pairs_in_train=int(np.isin(exact.pairs[1], exact.pairs[0]).sum()),
         eval_pairs_in_train_normalised=len(in_train),
-        eval_texts_in_train=overlapping_texts(train, eval_),
-        eval_texts_in_train_normalised=overlapping_texts(train, eval_, normalised=True),
+        eval_texts_in_train=int(np.isin(exact.texts[1], exact.texts[0]).sum()),
+        eval_texts_in_train_normalised=int(np.isin(norm.texts[1], norm.texts[0]).sum()),
         eval_texts_total=2 * len(eval_),
-        duplicate_train_rows=len(duplicate_rows(train)),
+        duplicate_train_rows=int(_duplicated(exact.pairs[0]).sum()),
         duplicate_train_rows_normalised=len(dup_train),
-        duplicate_eval_rows=len(duplicate_rows(eval_)),
+        duplicate_eval_rows=int(_duplicated(exact.pairs[1]).sum()),
         duplicate_eval_rows_normalised=len(dup_eval),
-        conflicting_train_rows=len(conflicting_duplicates(train)),
-        conflicting_eval_rows=len(conflicting_duplicates(eval_)),
+        conflicting_train_rows=int(_conflicting(train, norm.pairs[0]).sum()),
+        conflicting_eval_rows=int(_conflicting(eval_, norm.pairs[1]).sum()),
         examples={
             "eval_pairs_in_train": _example_lines(in_train, "eval_pairs.jsonl"),
             "duplicate_train_rows": _example_lines(dup_train, "dating_pairs.jsonl"),
@@ -142,9 +224,10 @@ def leak_report(train: pd.DataFrame, eval_: pd.DataFrame, ood: pd.DataFrame | No
         },
     )
     if ood is not None:
-        seen = pd.concat([train, eval_])
-        report.ood_pairs_in_train_or_eval = len(overlapping_pairs(seen, ood, normalised=True))
-        report.ood_texts_in_train_or_eval = overlapping_texts(seen, ood, normalised=True)
+        seen_pairs = np.concatenate([norm.pairs[0], norm.pairs[1]])
+        seen_texts = np.concatenate([norm.texts[0], norm.texts[1]])
+        report.ood_pairs_in_train_or_eval = int(np.isin(norm.pairs[2], seen_pairs).sum())
+        report.ood_texts_in_train_or_eval = int(np.isin(norm.texts[2], seen_texts).sum())
     return report
 
 

@@ -11,6 +11,12 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, replace
 
+from harness.data.scored_sets import EVAL, EVAL_EXTRA, EVAL_LEAK_FREE, NATURAL_TEST
+
+GATE, TARGET = "gate", "target"
+#: A pseudo scored set: the hand-written behavioural cases (harness/evaluation/behavioural.py).
+BEHAVIOURAL = "behavioural"
+
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
 
@@ -23,7 +29,7 @@ class Criterion:
     op: str
     threshold: float
     models: tuple[str, ...]
-    scored_on: str  # "eval" (the full eval set, as the PRD defines it) or "eval_leak_free"
+    scored_on: str  # a registered scored set (harness/data/scored_sets.py), or BEHAVIOURAL
     source: str
     #: Whether the baseline meeting this criterion means the wrong model was scored. False only where a
     #: measurement showed the pre-trained model meets it for reasons unrelated to compatibility.
@@ -31,6 +37,9 @@ class Criterion:
     #: Which data the row applies to: "any", "default" (this project's data/default) or "external" (any other
     #: dataset, such as the reference data the PRD was written for).
     datasets: str = "any"
+    #: GATE: a miss fails the check and CI. TARGET: no model meets it yet; a miss is a strict xfail that shows
+    #: value, CI and threshold, and a model that starts meeting it fails the check until it is promoted to a gate.
+    status: str = GATE
 
     @property
     def id(self) -> str:
@@ -41,32 +50,51 @@ class Criterion:
 
 
 CRITERIA: tuple[Criterion, ...] = (
-    Criterion("cosine_spearman", ">=", 0.86, ("standard", "standard-curated"), "eval",
+    Criterion("cosine_spearman", ">=", 0.86, ("standard", "standard-curated"), EVAL,
               "PRD §1 success criteria: fine-tuned Spearman >= 0.86", datasets="external"),
-    Criterion("cosine_spearman", ">=", 0.83, ("lora", "qlora"), "eval",
+    Criterion("cosine_spearman", ">=", 0.83, ("lora", "qlora"), EVAL,
               "PRD §15 expects LoRA >= 0.83. After tuning rank, targets and lr (see the lora model's description) "
               "LoRA reached 0.857 on the reference eval, short of 0.86 (ceiling 0.864), so it is gated at 0.83.",
               datasets="external"),
-    Criterion("cosine_spearman", ">=", 0.75, FINE_TUNED, "eval",
+    Criterion("cosine_spearman", ">=", 0.75, FINE_TUNED, EVAL,
               "Default data only. The PRD's 0.86 (99.5% of the 0.864 ceiling, i.e. AUC >= 0.998) was written for the "
               "reference eval, which shares 290 of 590 texts and 42 pairs with its training set. The default eval "
               "shares no text with train: every phrasing is new, so Spearman measures generalisation. Measured "
               "standard 0.834, lora 0.786 (ceiling 0.864); gated at 0.75 as a regression guard, not as the PRD's bar.",
               datasets="default"),
-    Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, "eval", "PRD §1: margin >= 0.20"),
-    Criterion("cohens_d", ">", 0.8, FINE_TUNED, "eval", "PRD §1: Cohen's d > 0.8 (large effect)"),
-    Criterion("auc_roc", ">=", 0.80, FINE_TUNED, "eval", "PRD §4 step 5: AUC-ROC 0.80+"),
-    Criterion("dealbreakers_below_threshold", ">=", 1.0, FINE_TUNED, "eval",
-              "PRD §15: dealbreakers near-perfect separation; every dealbreaker pair scores below the best-F1 threshold"),
-    Criterion("cluster_purity", ">=", 0.70, FINE_TUNED, "eval",
+    Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, EVAL, "PRD §1: margin >= 0.20"),
+    Criterion("cohens_d", ">", 0.8, FINE_TUNED, EVAL, "PRD §1: Cohen's d > 0.8 (large effect)"),
+    Criterion("auc_roc", ">=", 0.80, FINE_TUNED, EVAL, "PRD §4 step 5: AUC-ROC 0.80+"),
+    Criterion("dealbreakers_below_threshold", ">=", 1.0, FINE_TUNED, EVAL,
+              "PRD §15: dealbreakers near-perfect separation; every dealbreaker pair scores below the decision "
+              "threshold fitted on the validation split (not the eval set's own best-F1 threshold, an oracle)"),
+    Criterion("cluster_purity", ">=", 0.70, FINE_TUNED, EVAL,
               "PRD §15: cluster purity 70%+ (HDBSCAN on UMAP of pair vectors). The baseline measured 0.756 on the "
               "reference eval: HDBSCAN groups pairs by topic and topics are label-skewed (dealbreakers are all 0), "
               "so purity alone does not tell before from after; the baseline's value is reported, not a tripwire.",
               baseline_must_miss=False),
     # The leak-free subset: metrics without a class-balance ceiling are gated there too.
-    Criterion("auc_roc", ">=", 0.80, FINE_TUNED, "eval_leak_free", "leak-free eval subset (issue #3): AUC has no balance ceiling"),
-    Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, "eval_leak_free", "leak-free eval subset: margin"),
-    Criterion("cohens_d", ">", 0.8, FINE_TUNED, "eval_leak_free", "leak-free eval subset: Cohen's d"),
+    Criterion("auc_roc", ">=", 0.80, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset (issue #3): AUC has no balance ceiling"),
+    Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset: margin"),
+    Criterion("cohens_d", ">", 0.8, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset: Cohen's d"),
+    # Natural phrasing (issue #9): the hand-written test half, ambiguous bucket excluded. No model meets these yet.
+    Criterion("auc_roc", ">=", 0.85, FINE_TUNED, NATURAL_TEST,
+              "issue #9: compatible people land close 'even when they say it in different words'", status=TARGET),
+    Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, NATURAL_TEST, "issue #9: PRD margin on natural phrasing",
+              status=TARGET),
+    Criterion("generalisation_gap_auc", "<=", 0.10, FINE_TUNED, NATURAL_TEST,
+              "issue #9: eval AUC - natural-test AUC (CI from resampling both sets); a model that separates the "
+              "synthetic eval set but not natural phrasing has not done the job. 0.10 allows natural AUC 0.89 "
+              "beside eval 0.99", status=TARGET),
+)
+
+#: Behavioural checks (hand-written cases): pass rate per kind, >= 95% (the issue #10 target).
+BEHAVIOURAL_KINDS = ("INV", "DIR", "MFT")
+BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = tuple(
+    Criterion(f"behavioural_{kind.lower()}_pass_rate", ">=", 0.95, FINE_TUNED, BEHAVIOURAL,
+              f"issue #9: {kind} behavioural cases (data/behavioural/cases.jsonl) pass at >= 95%",
+              baseline_must_miss=False, status=status)
+    for kind, status in (("INV", GATE), ("DIR", TARGET), ("MFT", TARGET))
 )
 
 #: The charts behind each metric, attached to its criterion's row in the report.
@@ -77,23 +105,26 @@ CHARTS_FOR_METRIC: dict[str, tuple[str, ...]] = {
     "auc_roc": ("roc_overlay",),
     "dealbreakers_below_threshold": ("false_positives_by_pair_type",),
     "cluster_purity": ("purity_bars", "umap_side_by_side"),
+    "generalisation_gap_auc": ("natural_buckets",),
+    "behavioural_inv_pass_rate": ("behavioural_pass_rates",),
 }
 
 #: Metrics bounded by the labels of the scored set, with the key of their ceiling in the metrics dict.
 CEILINGS = {"cosine_spearman": "spearman_ceiling"}
 
 
-def cases(models: list[str], extra_split: str | None = None, default_data: bool = False) -> list[tuple[Criterion, str]]:
+def cases(models: list[str], extra_split: bool = False, default_data: bool = False,
+          table: tuple[Criterion, ...] | None = None) -> list[tuple[Criterion, str]]:
     """(criterion, model) pairs for the selected models; the baseline joins every criterion as 'before'.
 
     ``extra_split`` repeats the full-eval criteria on another scored set (``--eval-file``), beside them.
     ``default_data`` picks the rows scoped to this project's own data instead of the external ones.
     """
     scope = "default" if default_data else "external"
-    criteria = [c for c in CRITERIA if c.datasets in ("any", scope)]
+    criteria = [c for c in (table or CRITERIA + BEHAVIOURAL_CRITERIA) if c.datasets in ("any", scope)]
     if extra_split:
-        criteria += [replace(c, scored_on=extra_split, source=f"{c.source} (on --eval-file)") for c in list(criteria)
-                     if c.scored_on == "eval" and c.metric != "cluster_purity"]
+        criteria += [replace(c, scored_on=EVAL_EXTRA, source=f"{c.source} (on --eval-file)") for c in list(criteria)
+                     if c.scored_on == EVAL and c.metric != "cluster_purity"]
     out = []
     for criterion in criteria:
         for model in models:

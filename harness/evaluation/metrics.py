@@ -185,28 +185,63 @@ CI_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def evaluate_scores(scores: np.ndarray, labels: np.ndarray, pair_types: np.ndarray, categories: np.ndarray,
-                    ci: bool = True) -> dict:
-    """Every scalar metric of one model on one scored set (clustering is separate: it needs embeddings)."""
+GROUP_FIELDS = ("pair_type", "category", "bucket")
+#: Where a group value marks dealbreaker pairs (generated data: pair_type; natural data: bucket).
+DEALBREAKER = "dealbreaker"
+
+
+def evaluate_scores(scores: np.ndarray, labels: np.ndarray, groups: dict[str, np.ndarray] | None = None,
+                    ci: bool = True, threshold: float | None = None) -> dict:
+    """Every scalar metric of one model on one scored set (clustering is separate: it needs embeddings).
+
+    ``threshold`` is the decision threshold fitted beforehand on a selection set (validation); the per-group
+    accuracies, false positives and dealbreaker separation use it. Without one, the set's own best-F1 threshold
+    is used, which is an oracle (``threshold_source`` says which). ``best_threshold``/``best_f1`` are always the
+    oracle values on this set.
+    """
     labels = np.asarray(labels).astype(int)
+    groups = {k: np.asarray(v) for k, v in (groups or {}).items() if v is not None}
     sweep = threshold_sweep(scores, labels)
+    applied = sweep["best_threshold"] if threshold is None else float(threshold)
     t, p = welch_t(scores, labels)
-    dealbreaker = np.asarray(pair_types) == "dealbreaker"
     out = {
         "n": int(labels.size), "n_compatible": int(labels.sum()), "n_incompatible": int((labels == 0).sum()),
         "cosine_spearman": cosine_spearman(scores, labels), "spearman_ceiling": spearman_ceiling(labels),
         "auc_roc": auc_roc(scores, labels), "compatibility_margin": compatibility_margin(scores, labels),
         "cohens_d": cohens_d(scores, labels), "welch_t": t, "welch_p": p, **sweep,
         "distributions": label_distributions(scores, labels),
-        "false_positives_by_pair_type": false_positives_by(scores, labels, pair_types, sweep["best_threshold"]),
-        "margin_by_category": margin_by(scores, labels, categories),
-        "margin_by_pair_type": margin_by(scores, labels, pair_types),
-        "accuracy_by_pair_type": accuracy_by(scores, labels, pair_types, sweep["best_threshold"]),
-        "mean_cosine_by_pair_type": mean_by(scores, pair_types),
-        "dealbreaker_pairs": int(dealbreaker.sum()),
-        "dealbreakers_below_threshold": fraction_below(scores[dealbreaker], sweep["best_threshold"]),
-        "dealbreaker_max_cosine": float(scores[dealbreaker].max()) if dealbreaker.any() else None,
+        "threshold": applied, "threshold_source": "oracle (this set)" if threshold is None else "fitted on a selection set",
+        "accuracy_at_threshold": float(((scores >= applied) == (labels == 1)).mean()),
     }
+    dealbreaker = np.zeros(labels.size, dtype=bool)
+    for name, values in groups.items():
+        out[f"margin_by_{name}"] = margin_by(scores, labels, values)
+        out[f"accuracy_by_{name}"] = accuracy_by(scores, labels, values, applied)
+        out[f"mean_cosine_by_{name}"] = mean_by(scores, values)
+        out[f"false_positives_by_{name}"] = false_positives_by(scores, labels, values, applied)
+        dealbreaker |= values == DEALBREAKER
+    if dealbreaker.any():
+        out.update({"dealbreaker_pairs": int(dealbreaker.sum()),
+                    "dealbreakers_below_threshold": fraction_below(scores[dealbreaker], applied),
+                    "dealbreaker_max_cosine": float(scores[dealbreaker].max())})
     if ci:
         out["ci95"] = {name: bootstrap_ci(fn, scores, labels) for name, fn in CI_METRICS.items()}
     return out
+
+
+def difference_ci(metric: Callable[[np.ndarray, np.ndarray], float], scores_a: np.ndarray, labels_a: np.ndarray,
+                  scores_b: np.ndarray, labels_b: np.ndarray, n_resamples: int = 1000, seed: int = 42) -> dict:
+    """metric(a) - metric(b) on two independent sets, with a 95% interval from resampling each set on its own
+    (within label), e.g. the generalisation gap eval AUC - natural-test AUC."""
+    rng = np.random.default_rng(seed)
+
+    def resample(labels):
+        pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+        return np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+
+    diffs = []
+    for _ in range(n_resamples):
+        ia, ib = resample(labels_a), resample(labels_b)
+        diffs.append(metric(scores_a[ia], labels_a[ia]) - metric(scores_b[ib], labels_b[ib]))
+    lo, hi = np.nanquantile(diffs, [0.025, 0.975])
+    return {"value": metric(scores_a, labels_a) - metric(scores_b, labels_b), "ci95": [float(lo), float(hi)]}

@@ -1,19 +1,28 @@
-"""Content-addressed model artifacts and embedding caches.
+"""Content-addressed artifacts (models, adapters, exports) and small caches (embeddings, projections, metrics).
 
-An artifact lives in ``models/<name>-<key>/``; the key hashes the base model's files, the training
-file's bytes, the training config and the harness version. It is trained into a ``.partial-*``
-folder and renamed into place only when complete, under a file lock, so a killed run leaves nothing
-a later run would trust, and parallel (xdist) workers train once. Embeddings are cached beside the
-artifacts by the model key plus a hash of the texts.
+An artifact lives in ``models/<name>-<key>/``; the key hashes the base model's files, the training file's
+bytes, the validation split (its rule and the file it is carved from), the training config and the harness
+version. It is built in a ``.partial-*`` folder; its last file is ``manifest.json``, listing every other file
+with size and sha256; then the folder is renamed into place, under a lock in ``models/.locks/`` that is removed
+when the work is done. An artifact is trusted only if its manifest matches: sizes on every use, hashes with
+``verify=True`` (``--verify``, ``python -m harness cache verify``). A mismatch is never used: the artifact is
+rebuilt, after a one-line warning that names the file and what was wrong.
+
+Cache files (``.npy`` embeddings and projections, ``.json`` metrics) are written whole via a temporary file
+and ``os.replace``, with a ``.sha256`` sidecar written last; one that is missing its sidecar, has the wrong
+size or does not load is recomputed, with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import shutil
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +30,18 @@ import pandas as pd
 from filelock import FileLock
 
 from harness import __version__
-from harness.data.dataset import Dataset, TRAIN_FILE, file_sha256, read_pairs
+from harness.data.dataset import TRAIN_FILE, Dataset, file_sha256, read_pairs
+from harness.data.leakage import normalise_text
+from harness.data.splits import split_config, validation_split
 from harness.paths import base_model_path, models_dir
 from harness.models.registry import ModelSpec
 
 _BASE_FILES = ("config.json", "model.safetensors", "modules.json", "tokenizer.json", "1_Pooling/config.json")
+MANIFEST = "manifest.json"
+
+
+class CacheWarning(UserWarning):
+    """A cached file failed its check and is being rebuilt."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -34,11 +50,12 @@ def base_model_digest() -> str:
     return hashlib.sha256("".join(file_sha256(base / name) for name in _BASE_FILES).encode()).hexdigest()
 
 
-def artifact_key(spec: ModelSpec, train_sha256: str | None) -> str:
-    """16 hex chars over (base model, training bytes, training config, harness version)."""
+def artifact_key(spec: ModelSpec, train_sha256: str | None, validation_source_sha256: str | None = None) -> str:
+    """16 hex chars over (base model, training bytes, validation split, training config, harness version)."""
     payload = {
         "base": base_model_digest(),
         "train_sha256": train_sha256,
+        "validation_split": {**split_config(), "source_sha256": validation_source_sha256 or train_sha256},
         "model": spec.name,
         "kind": spec.kind,
         "config": spec.config.to_dict() if spec.config else None,
@@ -47,44 +64,106 @@ def artifact_key(spec: ModelSpec, train_sha256: str | None) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def artifact_dir(spec: ModelSpec, train_sha256: str | None) -> Path:
-    return models_dir() / f"{spec.name}-{artifact_key(spec, train_sha256)}"
+def artifact_dir(spec: ModelSpec, train_sha256: str | None, validation_source_sha256: str | None = None) -> Path:
+    return models_dir() / f"{spec.name}-{artifact_key(spec, train_sha256, validation_source_sha256)}"
 
 
 def model_key(spec: ModelSpec, dataset: Dataset, train_file: Path | None = None) -> str:
-    """The cache identity of a model's outputs (embeddings, projections): its artifact folder name, or the
-    base model's digest for the untrained baseline."""
+    """The cache identity of a model's outputs (embeddings, projections, metrics): its artifact folder name, or
+    the base model's digest for the untrained baseline."""
     if not spec.trains:
         return f"baseline-{base_model_digest()[:16]}"
-    return artifact_dir(spec, file_sha256(train_file) if train_file else dataset.sha256[TRAIN_FILE]).name
+    train_sha = file_sha256(train_file) if train_file else dataset.sha256[TRAIN_FILE]
+    return artifact_dir(spec, train_sha, dataset.sha256[TRAIN_FILE]).name
 
 
-def is_complete(path: Path) -> bool:
-    return (path / "training_info.json").is_file()
+# --- manifests ----------------------------------------------------------------------------------------------
+
+def write_manifest(folder: Path, extra: dict | None = None) -> dict:
+    """List every file under ``folder`` (but the manifest) with size and sha256; written last."""
+    files = {str(p.relative_to(folder)): {"size": p.stat().st_size, "sha256": file_sha256(p)}
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    manifest = {"harness": __version__, "files": files, **(extra or {})}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return manifest
 
 
-def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | None = None, progress: bool = True) -> Path:
-    """Return the artifact folder for ``spec`` on ``dataset`` (or ``train_file``), training only if absent."""
-    from harness.models.training import train
+def manifest_problems(folder: Path, verify: bool = False) -> list[str]:
+    """What is wrong with an artifact folder, or [] when its manifest matches (sizes; hashes with ``verify``)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return [f"{path}: no manifest (an incomplete or pre-manifest artifact)"]
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["files"]
+    except (ValueError, KeyError) as err:
+        return [f"{path}: unreadable manifest ({err})"]
+    problems = []
+    for name, meta in files.items():
+        file = folder / name
+        if not file.is_file():
+            problems.append(f"{file}: missing")
+        elif file.stat().st_size != meta["size"]:
+            problems.append(f"{file}: {file.stat().st_size} bytes, manifest says {meta['size']}")
+        elif verify and file_sha256(file) != meta["sha256"]:
+            problems.append(f"{file}: sha256 differs from the manifest")
+    return problems
 
-    if not spec.trains:
-        raise ValueError(f"{spec.name} is not trained; it is the pre-trained base model")
-    train_path = Path(train_file).resolve() if train_file else dataset.root / TRAIN_FILE
-    train_sha = file_sha256(train_path)
-    final = artifact_dir(spec, train_sha)
-    if is_complete(final):
+
+def _verify_on_first_use(folder: Path) -> bool:
+    """Hash-check an artifact the first time this harness version uses it (a marker file records that)."""
+    return not (folder / f".verified-{__version__}").exists()
+
+
+def is_complete(folder: Path, verify: bool = False) -> bool:
+    """True only for an artifact whose manifest matches; a damaged one gets a one-line warning."""
+    if not folder.is_dir():
+        return False
+    deep = verify or _verify_on_first_use(folder)
+    problems = manifest_problems(folder, verify=deep)
+    if problems:
+        warnings.warn(f"ignoring damaged artifact {folder.name}: {problems[0]}"
+                      + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "") + "; it will be rebuilt",
+                      CacheWarning, stacklevel=2)
+        return False
+    if deep:
+        with contextlib.suppress(OSError):  # a read-only models/ still works, it just hashes again next time
+            (folder / f".verified-{__version__}").touch()
+    return True
+
+
+@contextlib.contextmanager
+def artifact_lock(name: str) -> Iterator[None]:
+    """One lock file per artifact in ``models/.locks/``, removed when the work is done."""
+    folder = models_dir() / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.lock"
+    with FileLock(str(path)):
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def build_artifact(final: Path, build: Callable[[Path], object], verify: bool = False) -> Path:
+    """``final`` if complete, else ``build(partial)`` into a fresh ``.partial-*`` folder, manifest, rename.
+
+    Under the artifact's lock, so concurrent callers build once. Whatever ``build`` leaves on failure is removed;
+    a damaged ``final`` is replaced."""
+    if is_complete(final, verify):
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(final) + ".lock"):
-        if is_complete(final):  # another worker finished it while we waited
+    with artifact_lock(final.name):
+        if is_complete(final, verify):  # another process finished it while we waited
             return final
-        frame = read_pairs(train_path) if train_file else dataset.train
         partial = final.parent / f".partial-{final.name}-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         try:
-            train(spec, frame, dataset.eval, partial, {"train": train_sha, **{k: v for k, v in dataset.sha256.items()}},
-                  progress=progress, data_name=f"{dataset.name}/{train_path.name}")
-            if final.exists():  # an incomplete leftover from a killed run: never trusted, replaced
+            partial.mkdir(parents=True)
+            build(partial)
+            write_manifest(partial)
+            if final.exists():  # a damaged or incomplete leftover: never trusted, replaced
                 shutil.rmtree(final)
             os.replace(partial, final)
         finally:
@@ -92,22 +171,127 @@ def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | N
     return final
 
 
+# --- training artifacts -------------------------------------------------------------------------------------
+
+def training_rows(dataset: Dataset, train_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(train, validation, split record): the training file minus every pair of the dataset's validation split.
+
+    The split is carved from the dataset's own training file; a derived file (a curated mix) contains those
+    rows too, so they are removed from it by normalised pair."""
+    split = validation_split(dataset.train)
+    frame = dataset.train if train_path == dataset.root / TRAIN_FILE else read_pairs(train_path)
+    held_out = {(normalise_text(a), normalise_text(b)) for a, b in zip(split.validation["text_1"], split.validation["text_2"])}
+    keep = [(normalise_text(a), normalise_text(b)) not in held_out for a, b in zip(frame["text_1"], frame["text_2"])]
+    return frame[keep], split.validation, split.record()
+
+
+def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | None = None, progress: bool = True,
+                   verify: bool = False) -> Path:
+    """Return the artifact folder for ``spec`` on ``dataset`` (or ``train_file``), training only if absent."""
+    from harness.models.training import train
+
+    if not spec.trains:
+        raise ValueError(f"{spec.name} is not trained; it is the pre-trained base model")
+    train_path = Path(train_file).resolve() if train_file else dataset.root / TRAIN_FILE
+    train_sha = file_sha256(train_path)
+    final = artifact_dir(spec, train_sha, dataset.sha256[TRAIN_FILE])
+
+    def build(partial: Path) -> None:
+        frame, validation, record = training_rows(dataset, train_path)
+        train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
+              data_name=f"{dataset.name}/{train_path.name}", split_record=record)
+
+    return build_artifact(final, build, verify)
+
+
+# --- small caches -------------------------------------------------------------------------------------------
+
 def texts_digest(texts: list[str]) -> str:
     return hashlib.sha256("\x1f".join(texts).encode("utf-8")).hexdigest()[:16]
 
 
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_cached(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(payload)
+        os.replace(tmp, path)
+        side_tmp = tmp.with_name(tmp.name + ".sha256")
+        side_tmp.write_text(json.dumps({"size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}))
+        os.replace(side_tmp, _sidecar(path))  # last: marks the file complete
+    except OSError as err:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".sha256")):
+            leftover.unlink(missing_ok=True)
+        warnings.warn(f"could not write cache file {path}: {err}; going on without caching it", CacheWarning, stacklevel=3)
+
+
+def _read_cached(path: Path, verify: bool = False) -> bytes | None:
+    """The cached bytes, or None (with a warning if the file exists but fails its check)."""
+    if not path.is_file():
+        return None
+    problem = None
+    try:
+        meta = json.loads(_sidecar(path).read_text())
+        payload = path.read_bytes()
+        if len(payload) != meta["size"]:
+            problem = f"{len(payload)} bytes, expected {meta['size']}"
+        elif verify and hashlib.sha256(payload).hexdigest() != meta["sha256"]:
+            problem = "sha256 mismatch"
+    except (OSError, ValueError, KeyError) as err:
+        problem = f"no valid {_sidecar(path).name} ({err.__class__.__name__})"
+    if problem:
+        warnings.warn(f"recomputing damaged cache file {path}: {problem}", CacheWarning, stacklevel=3)
+        return None
+    return payload
+
+
+def cache_dir(kind: str) -> Path:
+    return models_dir() / kind
+
+
+def cached_array(kind: str, key: str, compute: Callable[[], np.ndarray], rows: int | None = None) -> np.ndarray:
+    """An array from ``models/<kind>/<key>.npy``, computed once; damaged or mis-shaped files are recomputed."""
+    import io
+
+    path = cache_dir(kind) / f"{key}.npy"
+    payload = _read_cached(path)
+    if payload is not None:
+        try:
+            array = np.load(io.BytesIO(payload), allow_pickle=False)
+            if rows is None or array.shape[0] == rows:
+                return array
+            warnings.warn(f"recomputing cache file {path}: {array.shape[0]} rows, expected {rows}", CacheWarning)
+        except ValueError as err:
+            warnings.warn(f"recomputing unreadable cache file {path}: {err}", CacheWarning)
+    array = np.asarray(compute())
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    _write_cached(path, buffer.getvalue())
+    return array
+
+
 def cached_embeddings(model_key: str, texts: list[str], encode) -> np.ndarray:
     """Embeddings of ``texts`` from ``models/embeddings/<model_key>-<texts>.npy``, computed once by ``encode``."""
-    folder = models_dir() / "embeddings"
-    path = folder / f"{model_key}-{texts_digest(texts)}.npy"
-    if path.is_file():
-        return np.load(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    vectors = np.asarray(encode(texts), dtype=np.float32)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, vectors)
-    os.replace(tmp, path)
-    return vectors
+    return cached_array("embeddings", f"{model_key}-{texts_digest(texts)}",
+                        lambda: np.asarray(encode(texts), dtype=np.float32), rows=len(texts))
+
+
+def cached_json(kind: str, key: str, compute: Callable[[], dict]) -> dict:
+    """A JSON-able dict from ``models/<kind>/<key>.json``, computed once (metrics, bootstrap intervals)."""
+    path = cache_dir(kind) / f"{key}.json"
+    payload = _read_cached(path)
+    if payload is not None:
+        try:
+            return json.loads(payload)
+        except ValueError as err:
+            warnings.warn(f"recomputing unreadable cache file {path}: {err}", CacheWarning)
+    value = compute()
+    _write_cached(path, json.dumps(value).encode())
+    return json.loads(json.dumps(value))  # the same types a warm run reads back
 
 
 def unique_texts(*frames: pd.DataFrame) -> list[str]:

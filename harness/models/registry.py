@@ -30,6 +30,9 @@ class TrainConfig:
     lora_dropout: float | None = None
     lora_targets: tuple[str, ...] = ()
     quantization: str | None = None
+    #: "bf16": mixed precision (autocast; fp32 master weights), also on the CPU, where avx512_bf16 makes a step ~30%
+    #: faster than fp32 (measured 0.39 vs 0.55 s per batch of 16 pairs on this machine's 2-core EPYC). "fp32": none.
+    precision: str = "bf16"
 
     def to_dict(self) -> dict:
         return asdict(self)

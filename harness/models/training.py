@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from importlib import metadata
@@ -20,6 +19,7 @@ import pandas as pd
 
 from harness import __version__, progress as progress_lines
 from harness.paths import base_model_path
+from harness.data.scored_sets import VALIDATION, require_selection
 from harness.models.registry import ModelSpec
 
 LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
@@ -82,19 +82,24 @@ def _pairs_dataset(frame: pd.DataFrame):
     })
 
 
-def spearman_history(log_history: list[dict]) -> list[dict]:
-    """Per-evaluation Spearman from the trainer's log history.
+def spearman_history(log_history: list[dict], monitored: str = VALIDATION) -> list[dict]:
+    """Per-evaluation Spearman on the monitored set from the trainer's log history.
 
-    The evaluator is named "eval", so its key is ``eval_spearman_cosine``; the trainer only adds its own
-    ``eval_`` prefix to keys that lack it (read in sentence-transformers 6.2's trainer), hence no doubling.
+    The evaluator is named after the set, and the trainer prefixes the evaluator's keys with ``eval_``
+    (read in sentence-transformers 6.2's trainer: it adds the prefix to keys that lack it), so the key for the
+    validation set is ``eval_validation_spearman_cosine``.
     """
-    key = "eval_spearman_cosine"
+    key = f"eval_{monitored}_spearman_cosine"
     return [{"step": e["step"], "epoch": e.get("epoch"), "spearman": e[key]} for e in log_history if key in e]
 
 
-def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, out_dir: Path,
-          data_sha256: dict[str, str], progress: bool = True, data_name: str = "data") -> dict:
-    """Fine-tune ``spec`` and save it with ``training_info.json`` into ``out_dir``; returns the info."""
+def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFrame, out_dir: Path,
+          data_sha256: dict[str, str], progress: bool = True, data_name: str = "data", split_record: dict | None = None,
+          monitored: str = VALIDATION) -> dict:
+    """Fine-tune ``spec`` and save it with ``training_info.json`` into ``out_dir``; returns the info.
+
+    The trainer's evaluator scores ``monitor_frame``, which must be a ``selection`` scored set (``monitored``
+    names it): the eval sets are reported on and never watched during training."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
@@ -102,6 +107,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
 
     if spec.requires_cuda and not cuda_available():
         raise RuntimeError(f"{spec.name} needs CUDA, and torch.cuda.is_available() is False on this machine")
+    require_selection(monitored)
     cfg = spec.config
     set_seed(cfg.seed)
     model = load_base_model(quantization=cfg.quantization)
@@ -109,8 +115,8 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
         attach_lora(model, spec)
     trainable, total = parameter_counts(model)
     evaluator = EmbeddingSimilarityEvaluator(
-        eval_frame["text_1"].tolist(), eval_frame["text_2"].tolist(), eval_frame["label"].astype(float).tolist(),
-        name="eval", write_csv=False,
+        monitor_frame["text_1"].tolist(), monitor_frame["text_2"].tolist(), monitor_frame["label"].astype(float).tolist(),
+        name=monitored, write_csv=False,
     )
     with tempfile.TemporaryDirectory(prefix="harness-trainer-") as scratch:
         args = SentenceTransformerTrainingArguments(
@@ -119,7 +125,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
             optim=cfg.optimizer, weight_decay=cfg.weight_decay, seed=cfg.seed, data_seed=cfg.seed,
             eval_strategy="steps", eval_steps=cfg.eval_steps, logging_steps=cfg.eval_steps, save_strategy="no",
             report_to="none", use_cpu=not cuda_available(), disable_tqdm=not (progress and progress_lines.wants_bar()),
-            bf16=bool(cfg.quantization),
+            bf16=bool(cfg.quantization) or cfg.precision == "bf16",
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=_pairs_dataset(train_frame),
                                              loss=CosineSimilarityLoss(model), evaluator=evaluator)
@@ -130,11 +136,11 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
         started = time.perf_counter()
         trainer.train()
         wall = time.perf_counter() - started
-    history = spearman_history(trainer.state.log_history)
+    history = spearman_history(trainer.state.log_history, monitored)
     if history and history[-1]["step"] == trainer.state.global_step:
         final_spearman = history[-1]["spearman"]  # the trainer already evaluated the final weights
     else:
-        final_spearman = float(evaluator(model)["eval_spearman_cosine"])
+        final_spearman = float(evaluator(model)[f"{monitored}_spearman_cosine"])
     model.save(str(out_dir))
     info = {
         "model": spec.name,
@@ -146,9 +152,11 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, eval_frame: pd.DataFrame, 
         "trainable_parameters": trainable,
         "total_parameters": total,
         "trainable_fraction": trainable / total,
+        "monitored_set": monitored,
         "spearman_history": history,
         "final_spearman": final_spearman,
         "train_rows": len(train_frame),
+        "validation_split": split_record,
         "data_sha256": data_sha256,
         "base_model": str(base_model_path()),
         "libraries": library_versions(),

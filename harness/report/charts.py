@@ -25,6 +25,8 @@ MODEL_COLOURS = {"baseline": "#8d99ae", "standard": "#1d3557", "lora": "#e76f51"
 COMPARISON_CHARTS = ("cosine_overlay", "umap_side_by_side", "purity_bars", "roc_overlay", "category_margin_heatmap",
                      "cohens_d_bars", "training_curves", "false_positives_by_pair_type")
 BASELINE_CHARTS = ("baseline_histogram", "baseline_umap", "baseline_clusters", "baseline_roc", "baseline_category_margins")
+#: Natural phrasing and behaviour (issue #9).
+GENERALISATION_CHARTS = ("natural_buckets", "behavioural_pass_rates")
 
 
 def _png(fig) -> bytes:
@@ -140,7 +142,7 @@ def training_curves(histories: dict[str, list[dict]]) -> bytes:
         ax.plot([h["step"] for h in history], [h["spearman"] for h in history], marker="o", markersize=3,
                 color=_colour(model), label=model)
     ax.axhline(0.86, color="black", linestyle=":", linewidth=1, label="criterion 0.86")
-    ax.set(title="eval Spearman during training", xlabel="step", ylabel="Spearman")
+    ax.set(title="validation Spearman during training (the monitored selection set)", xlabel="step", ylabel="Spearman")
     ax.legend(fontsize=8)
     return _png(fig)
 
@@ -179,4 +181,51 @@ def category_margin_bars(margins: dict[str, float | None], title: str) -> bytes:
     ax.axvline(0, color="black", linewidth=0.8)
     ax.tick_params(axis="y", labelsize=7)
     ax.set(title=title, xlabel="margin (compatible - incompatible mean cosine)")
+    return _png(fig)
+
+
+def with_note(png: bytes, note: str) -> bytes:
+    """The chart with a one-line note under it (e.g. which models could not be drawn)."""
+    import matplotlib.image as mpimg
+
+    image = mpimg.imread(io.BytesIO(png), format="png")
+    height, width = image.shape[:2]
+    fig = plt.figure(figsize=(width / DPI, height / DPI + 0.35), dpi=DPI)
+    fig.figimage(image, 0, int(0.35 * DPI))
+    fig.text(0.01, 0.02, note, fontsize=8, color="#b00020")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def bucket_means(means: dict[str, dict[str, float]], aucs: dict[str, float]) -> bytes:
+    """Natural test set: mean cosine per bucket per model (AUC in the legend). Stance is learned when
+    topical_incompatible sits well below paraphrase_compatible."""
+    models = list(means)
+    buckets = sorted({b for m in means.values() for b in m})
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    width = 0.8 / max(len(models), 1)
+    for i, model in enumerate(models):
+        ax.bar(np.arange(len(buckets)) + i * width, [means[model].get(b, np.nan) for b in buckets], width,
+               color=_colour(model), label=f"{model} (AUC {aucs[model]:.2f})")
+    ax.set_xticks(np.arange(len(buckets)) + 0.4 - width / 2, buckets, rotation=20, ha="right", fontsize=7)
+    ax.set(title="natural test: mean cosine by bucket", ylabel="mean cosine")
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def pass_rate_bars(rates: dict[str, dict[str, float]], threshold: float = 0.95) -> bytes:
+    """Behavioural checks: pass rate per kind per model."""
+    models = list(rates)
+    kinds = sorted({k for r in rates.values() for k in r})
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    width = 0.8 / max(len(models), 1)
+    for i, model in enumerate(models):
+        ax.bar(np.arange(len(kinds)) + i * width, [rates[model].get(k, np.nan) for k in kinds], width,
+               color=_colour(model), label=model)
+    ax.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"criterion {threshold:g}")
+    ax.set_xticks(np.arange(len(kinds)) + 0.4 - width / 2, kinds)
+    ax.set(title="behavioural checks: pass rate by kind", ylabel="pass rate", ylim=(0, 1.05))
+    ax.legend(fontsize=7)
     return _png(fig)

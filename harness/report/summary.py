@@ -1,18 +1,20 @@
 """The report's summary, generated from measured metrics: the headline sentence and the models x metrics table.
 
-Pure functions over the per-model metrics dicts (``{model: {"eval": {...}, "eval_leak_free": {...}}}``).
+Pure functions over the per-model metrics dicts (``{model: {scored set name: {...}}}``).
 """
 
 from __future__ import annotations
 
 import html
 
+from harness.data.scored_sets import EVAL
+
 HEADLINE_METRICS = ("cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "best_f1", "cluster_purity")
 
 
 def _best_tuned(metrics: dict[str, dict]) -> str | None:
     tuned = [m for m in metrics if m != "baseline"]
-    return max(tuned, key=lambda m: metrics[m]["eval"]["cosine_spearman"]) if tuned else None
+    return max(tuned, key=lambda m: metrics[m][EVAL]["cosine_spearman"]) if tuned else None
 
 
 def headline(metrics: dict[str, dict], dataset_name: str) -> str:
@@ -20,7 +22,7 @@ def headline(metrics: dict[str, dict], dataset_name: str) -> str:
     model = _best_tuned(metrics)
     if model is None or "baseline" not in metrics:
         return "No before/after comparison: run the baseline and at least one fine-tuned model (--model all)."
-    before, after = metrics["baseline"]["eval"], metrics[model]["eval"]
+    before, after = metrics["baseline"][EVAL], metrics[model][EVAL]
     verb = "improved" if after["compatibility_margin"] > before["compatibility_margin"] else "did not improve"
     accuracy = after["accuracy_by_pair_type"]
     best = max(accuracy, key=lambda t: (accuracy[t], t == "dealbreaker"))
@@ -29,7 +31,7 @@ def headline(metrics: dict[str, dict], dataset_name: str) -> str:
         f"Fine-tuning ({model}) {verb} compatibility margin from {before['compatibility_margin']:.2f} to "
         f"{after['compatibility_margin']:.2f} (Cohen's d from {before['cohens_d']:.2f} to {after['cohens_d']:.2f}, "
         f"Spearman from {before['cosine_spearman']:.3f} to {after['cosine_spearman']:.3f}) on {dataset_name} eval "
-        f"(n={after['n']}); pair-type analysis shows {best} achieves {accuracy[best]:.0%} correct at the best threshold "
+        f"(n={after['n']}); pair-type analysis shows {best} achieves {accuracy[best]:.0%} correct at the validation-fit threshold "
         f"while {worst} remains hardest ({accuracy[worst]:.0%})."
     )
 
@@ -42,7 +44,7 @@ def _cell(split: dict, metric: str) -> str:
     return f"{value} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else value
 
 
-def results_table(metrics: dict[str, dict], split: str = "eval") -> list[list[str]]:
+def results_table(metrics: dict[str, dict], split: str = EVAL) -> list[list[str]]:
     """Rows of model x headline metrics (value [95% CI]) for one scored set; first row is the header."""
     rows = [["model", "n", *HEADLINE_METRICS]]
     for model, by_split in metrics.items():

@@ -23,7 +23,7 @@ def test_killed_training_leaves_nothing_trusted_and_reuse_trains_once(isolated_m
     calls = []
 
     def crashing(spec, train, eval_, out, sha, **kwargs):
-        out.mkdir(parents=True)
+        out.mkdir(parents=True, exist_ok=True)
         (out / "model.safetensors").write_bytes(b"half")
         raise KeyboardInterrupt
 
@@ -36,7 +36,7 @@ def test_killed_training_leaves_nothing_trusted_and_reuse_trains_once(isolated_m
 
     def fake(spec, train, eval_, out, sha, **kwargs):
         calls.append(1)
-        out.mkdir(parents=True)
+        out.mkdir(parents=True, exist_ok=True)
         (out / "training_info.json").write_text(json.dumps({"ok": True}))
 
     monkeypatch.setattr(training, "train", fake)

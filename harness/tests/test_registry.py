@@ -1,6 +1,10 @@
 import pytest
 
-from harness.evaluation.criteria import CRITERIA, cases
+import re
+
+from harness.data.scored_sets import EVAL, EVAL_EXTRA, SCORED_SETS, ScoredSet, get_scored_set, register, require_selection
+from harness.evaluation.criteria import BEHAVIOURAL_CRITERIA, CRITERIA, GATE, TARGET, cases
+from harness.paths import PROJECT_ROOT
 from harness.models.registry import MODELS, get_model_spec, resolve_model_names
 
 pytestmark = pytest.mark.unit
@@ -20,11 +24,47 @@ def test_all_expands_and_defaults():
 def test_baseline_joins_every_criterion_as_before():
     for default_data, scope in ((False, "external"), (True, "default")):
         selected = cases(["baseline", "lora"], default_data=default_data)
-        assert {c for c, m in selected if m == "baseline"} == {c for c in CRITERIA if c.datasets in ("any", scope)}
+        assert {c for c, m in selected if m == "baseline"} == {c for c in CRITERIA + BEHAVIOURAL_CRITERIA if c.datasets in ("any", scope)}
         assert all(m in c.models or m == "baseline" for c, m in selected)
 
 
 def test_eval_file_repeats_full_eval_criteria():
-    plain, extra = cases(["standard"]), cases(["standard"], extra_split="eval_file")
-    added = [c for c, _ in extra if c.scored_on == "eval_file"]
+    plain, extra = cases(["standard"]), cases(["standard"], extra_split=True)
+    added = [c for c, _ in extra if c.scored_on == EVAL_EXTRA]
     assert len(extra) > len(plain) and added and all(c.metric != "cluster_purity" for c in added)
+
+
+def test_scored_set_registry_refuses_duplicates_and_suggests_names():
+    with pytest.raises(ValueError, match="registered twice"):
+        register(ScoredSet(EVAL, "report", "again", lambda c: None))
+    with pytest.raises(KeyError, match="Did you mean 'natural_test'"):
+        get_scored_set("natural_tset")
+
+
+def test_only_selection_sets_may_choose():
+    """The trainer's evaluator and every threshold come from selection sets; report sets refuse."""
+    with pytest.raises(ValueError, match="must never be used to choose"):
+        require_selection(EVAL)
+    assert {n for n, s in SCORED_SETS.items() if s.role == "selection"} == {"validation", "natural_dev"}
+
+
+def test_every_criterion_names_a_registered_set_and_a_status():
+    for c in CRITERIA:
+        get_scored_set(c.scored_on)
+    assert all(c.status in (GATE, TARGET) for c in CRITERIA + BEHAVIOURAL_CRITERIA)
+
+
+def test_no_scored_set_name_as_a_bare_string_outside_the_registry():
+    """Scored sets are referred to by the registry's constants; a bare "eval" string elsewhere would bypass it."""
+    names = "|".join(map(re.escape, SCORED_SETS))
+    pattern = re.compile(rf"""["']({names})["']""")
+    offenders = []
+    # generate.py names the files it writes ("train"/"eval" splits of generated rows), not scored sets
+    allowed = {"scored_sets.py", "generate.py"}
+    for folder in ("harness", "fixtures"):
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            if path.name in allowed or "tests" in path.parts:
+                continue
+            offenders += [f"{path.relative_to(PROJECT_ROOT)}:{i}: {line.strip()}"
+                          for i, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not offenders, "\n".join(offenders)

@@ -1,0 +1,102 @@
+"""One registered model on one dataset: its cache key, its artifact (trained on demand), its scores on pairs.
+
+Everything that scores a model goes through :class:`ModelRef` (the evaluator, the CLI, comparison, the pytest
+fixtures), so the training file is resolved in one place and every cosine comes from the same embedding cache.
+A model that cannot run here raises :class:`ModelUnavailable` with the reason; the caller decides whether that
+is a skip (QLoRA without CUDA) or a failure of that model's rows only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.data.dataset import TRAIN_FILE, Dataset
+from harness.data.files import resolve_train_file
+from harness.models.cache import ensure_trained, model_key
+from harness.models.embeddings import load_model, pair_embeddings
+from harness.models.registry import ModelSpec, get_model_spec
+
+
+class ModelUnavailable(Exception):
+    """This model cannot be trained, loaded or scored here; ``expected`` marks a known limit (no CUDA, no curated
+    file yet), as opposed to a breakage."""
+
+    def __init__(self, name: str, reason: str, expected: bool = True):
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason, self.expected = name, reason, expected
+
+
+def cuda_available() -> bool:
+    from harness.models.training import cuda_available as available
+
+    return available()
+
+
+@dataclass
+class ModelRef:
+    name: str
+    dataset: Dataset
+    spec: ModelSpec
+    train_path: Path | None  # None for the untrained baseline
+    _artifact: Path | None = field(default=None, repr=False)
+    _model: object = field(default=None, repr=False)
+
+    @classmethod
+    def resolve(cls, name: str, dataset: Dataset, train_file: str | Path | None = None) -> "ModelRef":
+        """The model ``name`` on ``dataset``; ModelUnavailable where this machine cannot run it."""
+        spec = get_model_spec(name)
+        if spec.requires_cuda and not cuda_available():
+            raise ModelUnavailable(name, "needs CUDA (4-bit NF4 via bitsandbytes); torch.cuda.is_available() is False here")
+        if not spec.trains:
+            return cls(name, dataset, spec, None)
+        try:
+            path = resolve_train_file(dataset, spec.train_file, train_file)
+        except FileNotFoundError as err:
+            raise ModelUnavailable(name, str(err)) from None
+        return cls(name, dataset, spec, path)
+
+    @property
+    def _own_file(self) -> bool:
+        return self.train_path is None or self.spec.train_file is not None or self.train_path == self.dataset.root / TRAIN_FILE
+
+    @property
+    def label(self) -> str:
+        """The name, or "name on FILE" where it trains on a file other than its own."""
+        return self.name if self._own_file else f"{self.name} on {self.train_path.name}"
+
+    @property
+    def key(self) -> str:
+        return model_key(self.spec, self.dataset, self.train_path)
+
+    def artifact(self) -> Path | None:
+        """The trained folder (trained now if absent); None for the baseline."""
+        if self.spec.trains and self._artifact is None:
+            try:
+                self._artifact = ensure_trained(self.spec, self.dataset, train_file=self.train_path)
+            except (OSError, RuntimeError, ValueError) as err:
+                raise ModelUnavailable(self.name, f"training failed: {err.__class__.__name__}: {err}", expected=False) from err
+        return self._artifact
+
+    def load(self):
+        if self._model is None:
+            artifact = self.artifact()
+            try:
+                self._model = load_model(self.spec, artifact)
+            except (OSError, RuntimeError, ValueError) as err:
+                raise ModelUnavailable(self.name, f"loading {artifact} failed: {err.__class__.__name__}: {err}",
+                                       expected=False) from err
+        return self._model
+
+    def pair_embeddings(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        if self.spec.trains:
+            self.artifact()  # train before computing the key-based cache path, so failures name training
+        return pair_embeddings(self.key, self.load, frame)
+
+    def training_info(self) -> dict | None:
+        artifact = self.artifact()
+        return json.loads((artifact / "training_info.json").read_text()) if artifact else None
