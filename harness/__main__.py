@@ -83,6 +83,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 1 if any(r.outcome in ("fail", "impossible", "target-met") for r in results) else 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from harness.models import cache_admin
+
+    if args.action == "list":
+        print(cache_admin.table(cache_admin.entries()))
+        return 0
+    if args.action == "verify":
+        problems = cache_admin.verify()
+        print("\n".join(problems) if problems else f"all {len(cache_admin.entries())} cache entries verified")
+        return 1 if problems else 0
+    stale = cache_admin.prune(yes=args.yes)
+    print(cache_admin.table(stale) if stale else "nothing stale")
+    print(("removed" if args.yes else "dry run: would remove") + f" {len(stale)} entries" + ("" if args.yes else "; add --yes"))
+    return 0
+
+
 def _natural_split(args: argparse.Namespace) -> int:
     from harness.data.natural import build_files
 
@@ -207,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", default=str(DEFAULT_DATASET))
     evaluate.add_argument("--eval-file", help="also score the criteria on this eval JSONL")
     evaluate.set_defaults(func=_evaluate)
+
+    cache = sub.add_parser("cache", help="list, verify (hash every file) or prune (stale artifacts; dry run unless --yes) "
+                           "the models/ cache")
+    cache.add_argument("action", choices=["list", "verify", "prune"])
+    cache.add_argument("--yes", action="store_true", help="prune: really delete")
+    cache.set_defaults(func=_cache)
 
     natural = sub.add_parser("natural-split", help="rebuild data/natural/{dev,test}.jsonl from data/natural/raw/")
     natural.set_defaults(func=_natural_split)

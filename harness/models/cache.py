@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +43,10 @@ MANIFEST = "manifest.json"
 
 class CacheWarning(UserWarning):
     """A cached file failed its check and is being rebuilt."""
+
+
+class CacheError(OSError):
+    """The cache cannot be written (read-only folder, full disk); the message names the folder and the fix."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,11 +120,16 @@ def _verify_on_first_use(folder: Path) -> bool:
     return not (folder / f".verified-{__version__}").exists()
 
 
+def verify_requested() -> bool:
+    """``--verify`` (pytest) or ``HARNESS_VERIFY=1``: hash every artifact file on use, not just check sizes."""
+    return os.environ.get("HARNESS_VERIFY", "") not in ("", "0")
+
+
 def is_complete(folder: Path, verify: bool = False) -> bool:
     """True only for an artifact whose manifest matches; a damaged one gets a one-line warning."""
     if not folder.is_dir():
         return False
-    deep = verify or _verify_on_first_use(folder)
+    deep = verify or verify_requested() or _verify_on_first_use(folder)
     problems = manifest_problems(folder, verify=deep)
     if problems:
         warnings.warn(f"ignoring damaged artifact {folder.name}: {problems[0]}"
@@ -130,6 +140,18 @@ def is_complete(folder: Path, verify: bool = False) -> bool:
         with contextlib.suppress(OSError):  # a read-only models/ still works, it just hashes again next time
             (folder / f".verified-{__version__}").touch()
     return True
+
+
+def fault_point(name: str) -> None:
+    """Fault injection for the harness's own tests: ``HARNESS_FAULT_AT=<name>`` kills this process (SIGKILL, no
+    cleanup) at that point of a build or cache write. Unset in normal use."""
+    if os.environ.get("HARNESS_FAULT_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def mark_used(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        (folder / ".last-used").touch()
 
 
 @contextlib.contextmanager
@@ -152,22 +174,38 @@ def build_artifact(final: Path, build: Callable[[Path], object], verify: bool = 
     Under the artifact's lock, so concurrent callers build once. Whatever ``build`` leaves on failure is removed;
     a damaged ``final`` is replaced."""
     if is_complete(final, verify):
+        mark_used(final)
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with artifact_lock(final.name):
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        lock = artifact_lock(final.name)
+        lock.__enter__()
+    except OSError as err:
+        raise CacheError(f"cannot build {final.name}: {final.parent} is not writable ({err.strerror or err}); "
+                         f"make it writable or point HARNESS_MODELS_DIR at a writable folder") from None
+    try:
         if is_complete(final, verify):  # another process finished it while we waited
             return final
+        for stale in final.parent.glob(f".partial-{final.name}-*"):  # a killed builder's; we hold the lock now
+            shutil.rmtree(stale, ignore_errors=True)
         partial = final.parent / f".partial-{final.name}-{os.getpid()}"
-        shutil.rmtree(partial, ignore_errors=True)
         try:
             partial.mkdir(parents=True)
             build(partial)
+            fault_point("built")
             write_manifest(partial)
+            fault_point("manifest-written")
             if final.exists():  # a damaged or incomplete leftover: never trusted, replaced
                 shutil.rmtree(final)
             os.replace(partial, final)
+        except OSError as err:
+            raise CacheError(f"building {final.name} in {final.parent} failed: {err.strerror or err}"
+                             + (" (disk full?)" if getattr(err, "errno", None) == 28 else "")
+                             + "; nothing was kept, the next run starts again") from err
         finally:
             shutil.rmtree(partial, ignore_errors=True)
+    finally:
+        lock.__exit__(None, None, None)
     return final
 
 
@@ -198,8 +236,10 @@ def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | N
 
     def build(partial: Path) -> None:
         frame, validation, record = training_rows(dataset, train_path)
-        train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
-              data_name=f"{dataset.name}/{train_path.name}", split_record=record)
+        info = train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
+                     data_name=f"{dataset.name}/{train_path.name}", split_record=record)
+        info.update({"dataset": str(dataset.root), "train_file": str(train_path)})
+        (partial / "training_info.json").write_text(json.dumps(info, indent=2))
 
     return build_artifact(final, build, verify)
 
@@ -219,7 +259,9 @@ def _write_cached(path: Path, payload: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(payload)
+        fault_point("cache-tmp-written")
         os.replace(tmp, path)
+        fault_point("cache-replaced")
         side_tmp = tmp.with_name(tmp.name + ".sha256")
         side_tmp.write_text(json.dumps({"size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}))
         os.replace(side_tmp, _sidecar(path))  # last: marks the file complete
@@ -231,6 +273,7 @@ def _write_cached(path: Path, payload: bytes) -> None:
 
 def _read_cached(path: Path, verify: bool = False) -> bytes | None:
     """The cached bytes, or None (with a warning if the file exists but fails its check)."""
+    verify = verify or verify_requested()
     if not path.is_file():
         return None
     problem = None
