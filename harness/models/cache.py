@@ -236,10 +236,12 @@ def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | N
 
     def build(partial: Path) -> None:
         frame, validation, record = training_rows(dataset, train_path)
-        info = train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
-                     data_name=f"{dataset.name}/{train_path.name}", split_record=record)
+        train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
+              data_name=f"{dataset.name}/{train_path.name}", split_record=record)
+        info_path = partial / "training_info.json"
+        info = json.loads(info_path.read_text())
         info.update({"dataset": str(dataset.root), "train_file": str(train_path)})
-        (partial / "training_info.json").write_text(json.dumps(info, indent=2))
+        info_path.write_text(json.dumps(info, indent=2))
 
     return build_artifact(final, build, verify)
 
