@@ -59,8 +59,12 @@ def _train(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.dataset)
     try:
+        from harness.models import distributed
+
         ref = ModelRef.resolve(args.model, dataset, args.train_file)
-        print(ref.artifact())
+        artifact = ref.artifact()
+        if distributed.is_main():  # under torchrun, one line, from rank 0
+            print(artifact)
     except ModelUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -35,6 +35,7 @@ from harness.data.dataset import TRAIN_FILE, Dataset, file_sha256, read_pairs
 from harness.data.leakage import normalise_text
 from harness.data.splits import split_config, validation_split
 from harness.paths import base_model_path, models_dir
+from harness.models import distributed
 from harness.models.registry import ModelSpec
 
 _BASE_FILES = ("config.json", "model.safetensors", "modules.json", "tokenizer.json", "1_Pooling/config.json")
@@ -172,10 +173,25 @@ def build_artifact(final: Path, build: Callable[[Path], object], verify: bool = 
     """``final`` if complete, else ``build(partial)`` into a fresh ``.partial-*`` folder, manifest, rename.
 
     Under the artifact's lock, so concurrent callers build once. Whatever ``build`` leaves on failure is removed;
-    a damaged ``final`` is replaced."""
+    a damaged ``final`` is replaced. Under ``torchrun`` every process runs ``build`` (the training steps are
+    collective) but only rank 0 holds the lock, writes, renames and cleans up; the others wait at a barrier."""
     if is_complete(final, verify):
         mark_used(final)
         return final
+    if not distributed.is_main():
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="harness-rank-") as scratch:
+            build(Path(scratch))
+        distributed.barrier()
+        return final
+    try:
+        return _build_as_main(final, build, verify)
+    finally:
+        distributed.barrier()
+
+
+def _build_as_main(final: Path, build: Callable[[Path], object], verify: bool) -> Path:
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         lock = artifact_lock(final.name)
@@ -239,6 +255,8 @@ def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | N
         train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
               data_name=f"{dataset.name}/{train_path.name}", split_record=record)
         info_path = partial / "training_info.json"
+        if not distributed.is_main():
+            return
         info = json.loads(info_path.read_text())
         info.update({"dataset": str(dataset.root), "train_file": str(train_path)})
         info_path.write_text(json.dumps(info, indent=2))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import __version__, progress as progress_lines
+from harness.models import distributed
 from harness.paths import base_model_path
 from harness.data.scored_sets import VALIDATION, require_selection
 from harness.models.registry import ModelSpec
@@ -82,6 +83,18 @@ def _pairs_dataset(frame: pd.DataFrame):
     })
 
 
+LOSSES = ("CosineSimilarityLoss", "CoSENTLoss", "AnglELoss")
+
+
+def make_loss(name: str, model):
+    """A pairwise loss of sentence-transformers by name (label 1 -> similar, 0 -> dissimilar)."""
+    from sentence_transformers.sentence_transformer import losses
+
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; the pairwise losses the harness trains with: {', '.join(LOSSES)}")
+    return getattr(losses, name)(model)
+
+
 def spearman_history(log_history: list[dict], monitored: str = VALIDATION) -> list[dict]:
     """Per-evaluation Spearman on the monitored set from the trainer's log history.
 
@@ -102,7 +115,6 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     names it): the eval sets are reported on and never watched during training."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
-    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
     from transformers import set_seed
 
     if spec.requires_cuda and not cuda_available():
@@ -118,9 +130,14 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
         monitor_frame["text_1"].tolist(), monitor_frame["text_2"].tolist(), monitor_frame["label"].astype(float).tolist(),
         name=monitored, write_csv=False,
     )
+    world = distributed.world_size()
+    if cfg.batch_size % world:
+        raise ValueError(f"batch size {cfg.batch_size} does not split evenly over {world} processes")
     with tempfile.TemporaryDirectory(prefix="harness-trainer-") as scratch:
         args = SentenceTransformerTrainingArguments(
-            output_dir=scratch, num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
+            # the same effective batch on any world size: each of W processes takes batch/W pairs per step
+            output_dir=scratch, num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size // world,
+            ddp_backend="gloo" if world > 1 and not cuda_available() else None,
             learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.scheduler,
             optim=cfg.optimizer, weight_decay=cfg.weight_decay, seed=cfg.seed, data_seed=cfg.seed,
             eval_strategy="steps", eval_steps=cfg.eval_steps, logging_steps=cfg.eval_steps, save_strategy="no",
@@ -128,11 +145,13 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
             bf16=bool(cfg.quantization) or cfg.precision == "bf16",
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=_pairs_dataset(train_frame),
-                                             loss=CosineSimilarityLoss(model), evaluator=evaluator)
+                                             loss=make_loss(cfg.loss, model), evaluator=evaluator)
         if progress and not progress_lines.wants_bar():  # a log or pytest: periodic lines instead of a bar
             trainer.add_callback(progress_lines.training_callback(spec.name, data_name))
-        progress_lines.emit(f"training {spec.name} on {data_name}: {len(train_frame)} pairs, {cfg.epochs} epochs, "
-                            f"lr {cfg.learning_rate:g}, {trainable:,} of {total:,} parameters trainable")
+        if distributed.is_main():
+            progress_lines.emit(f"training {spec.name} on {data_name}: {len(train_frame)} pairs, {cfg.epochs} epochs, "
+                                f"lr {cfg.learning_rate:g}, {cfg.loss}, {trainable:,} of {total:,} parameters trainable"
+                                + (f", {world} processes x batch {cfg.batch_size // world}" if world > 1 else ""))
         started = time.perf_counter()
         trainer.train()
         wall = time.perf_counter() - started
@@ -141,6 +160,8 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
         final_spearman = history[-1]["spearman"]  # the trainer already evaluated the final weights
     else:
         final_spearman = float(evaluator(model)[f"{monitored}_spearman_cosine"])
+    if not distributed.is_main():  # rank 0 saves; the others only took part in the steps
+        return {}
     model.save(str(out_dir))
     info = {
         "model": spec.name,
@@ -161,6 +182,10 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
         "base_model": str(base_model_path()),
         "libraries": library_versions(),
         "device": "cuda" if cuda_available() else "cpu",
+        "world_size": world,
+        "per_device_batch_size": cfg.batch_size // world,
+        "effective_batch_size": cfg.batch_size,
+        "loss": cfg.loss,
         "threads": os.cpu_count(),
     }
     (Path(out_dir) / "training_info.json").write_text(json.dumps(info, indent=2))
