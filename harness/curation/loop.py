@@ -78,13 +78,18 @@ def write_review(review: pd.DataFrame, path: str | Path) -> Path:
     return write_atomic(path, review.to_csv(index=False).encode("utf-8"))
 
 
+def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    """A review CSV as strings; unreadable, empty or non-UTF-8 files are a DatasetError naming the file."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
+        raise DatasetError(path, [Problem(str(path), 0, "", f"not a readable CSV: {err}")]) from None
+
+
 def read_review(path: str | Path, source: pd.DataFrame, source_sha256: str) -> pd.DataFrame:
     """Load a review CSV and refuse it, naming line and field, if it cannot be applied to ``source``."""
     path = Path(path)
-    try:
-        review = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DatasetError(path, [Problem(str(path), 0, "", f"not a readable CSV: {err}")]) from None
+    review = _read_csv(path)
     missing = [c for c in ("id", "decision", "source_sha256") if c not in review]
     if missing:
         raise DatasetError(path, [Problem(str(path), 1, c, "missing column") for c in missing])
@@ -170,7 +175,7 @@ def apply_review_file(review_path: str | Path, out: str | Path | None = None) ->
     from harness.data.dataset import file_sha256, read_pairs
 
     review_path = Path(review_path)
-    header = pd.read_csv(review_path, dtype=str, keep_default_na=False, nrows=1)
+    header = _read_csv(review_path, nrows=1)
     if "source_file" not in header or header.empty:
         raise DatasetError(review_path, [Problem(str(review_path), 1, "source_file", "missing: this is not a review file")])
     source_path = Path(header["source_file"].iloc[0])

@@ -50,8 +50,8 @@ def normalise_texts(texts: pd.Series) -> pd.Series:
     """
     source = texts.array.__arrow_array__() if isinstance(texts.array, pd.arrays.ArrowStringArray) else None
     cached = _FOLDED.get(id(source)) if source is not None else None
-    if cached is not None and cached[0] is source:
-        return pd.Series(cached[1], index=texts.index, name=texts.name, copy=False)
+    if cached is not None and cached[0] is source:  # a copy: arrow buffers are shared, the cache stays intact
+        return pd.Series(cached[1].copy(), index=texts.index, name=texts.name, copy=False)
     try:
         values = source if source is not None else pa.chunked_array([pa.array(texts.to_numpy(dtype=object))])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -68,7 +68,7 @@ def normalise_texts(texts: pd.Series) -> pd.Series:
         _FOLDED[id(source)] = (source, result)  # holding ``source`` keeps its id from being reused
         while len(_FOLDED) > _FOLDED_KEPT:
             _FOLDED.pop(next(iter(_FOLDED)))
-    return pd.Series(result, index=texts.index, name=texts.name, copy=False)
+    return pd.Series(result.copy(), index=texts.index, name=texts.name, copy=False)
 
 
 def _columns(frame: pd.DataFrame, normalised: bool) -> tuple[pd.Series, pd.Series]:
@@ -237,14 +237,24 @@ def acknowledgement_key(sha256: dict[str, str]) -> str:
 
 
 def load_acknowledgements(path: str | Path) -> dict[str, dict]:
-    """The checked-in acknowledgements: {key: {"counts": {...}, "reason": str}}; missing file = none."""
+    """The checked-in acknowledgements: {key: {"counts": {name: int}, "reason": str}}; missing file = none.
+    Anything else is a ValueError naming the file (and line, for malformed JSON)."""
     path = Path(path)
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not valid UTF-8 (byte offset {err.start})") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: malformed JSON in leak acknowledgements: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object keyed by dataset digest, got {type(data).__name__}")
+    for key, entry in data.items():
+        counts = entry.get("counts") if isinstance(entry, dict) else None
+        if not isinstance(counts, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values()):
+            raise ValueError(f"{path}: entry {key!r} needs \"counts\": an object of integer counts")
+    return data
 
 
 def unacknowledged_leaks(report: LeakReport, sha256: dict[str, str], acknowledgements: dict[str, dict]) -> list[str]:

@@ -37,11 +37,17 @@ class Case:
 def load_cases(path: Path = CASES_FILE) -> list[Case]:
     """Every case; a malformed line is a ValueError naming file:line and the field."""
     cases, seen = [], set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not valid UTF-8 (byte offset {err.start})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
+            if not isinstance(raw, dict):
+                raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
             kind, a, b = raw["kind"], raw["a"], raw.get("b")
             if kind not in KINDS:
                 raise ValueError(f"kind: {kind!r} is not one of {KINDS}")
@@ -49,7 +55,7 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
                 raise ValueError("a: must be two non-empty texts")
             if (b is None) != (kind == "MFT") or (b is not None and not (isinstance(b, list) and len(b) == 2)):
                 raise ValueError("b: two texts for INV/DIR, null for MFT")
-            if raw["id"] in seen:
+            if not isinstance(raw["id"], str) or raw["id"] in seen:
                 raise ValueError(f"id: {raw['id']!r} repeats")
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{path}:{number}: {err if not isinstance(err, KeyError) else f'{err.args[0]}: missing field'}") from None
