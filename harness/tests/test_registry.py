@@ -68,3 +68,15 @@ def test_no_scored_set_name_as_a_bare_string_outside_the_registry():
             offenders += [f"{path.relative_to(PROJECT_ROOT)}:{i}: {line.strip()}"
                           for i, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
     assert not offenders, "\n".join(offenders)
+
+
+def test_natural_test_half_is_read_only_through_the_scored_set_registry():
+    """The natural test half (role report) is loaded in two places only: its registry entry (scoring) and the data
+    gate that proves it shares no text with training; nothing that trains, tunes or fits a threshold reads it."""
+    pattern = re.compile(r"""natural\.load\(\s*["']test["']|TEST_FILE\b""")
+    readers = set()
+    for folder in ("harness", "fixtures", "checks", "benchmarks"):
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            if "tests" not in path.parts and pattern.search(path.read_text()):
+                readers.add(str(path.relative_to(PROJECT_ROOT)))
+    assert readers == {"harness/data/scored_sets.py", "harness/data/natural.py", "checks/data/test_natural.py"}, readers
