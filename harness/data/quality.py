@@ -105,15 +105,16 @@ def _mattr_ids(ids: np.ndarray, window: int = MATTR_WINDOW) -> float:
     n = len(ids)
     if n <= window:
         return len(np.unique(ids)) / max(1, n)
-    order = np.argsort(ids, kind="stable")
+    position = np.int32 if n < 2**31 else np.int64  # half the memory on the 20M tokens of a 1M-row file
+    order = np.argsort(ids, kind="stable").astype(position)  # positions grouped by token, ascending in a group
     same = ids[order[1:]] == ids[order[:-1]]
-    prev = np.full(n, -1, dtype=np.int64)
+    prev = np.full(n, -1, dtype=position)
     prev[order[1:][same]] = order[:-1][same]
     del order, same
     total = 0
     for start in range(0, n, 1 << 20):
         i = np.arange(start, min(n, start + (1 << 20)), dtype=np.int64)
-        lo = np.maximum(np.maximum(prev[start:start + len(i)] + 1, i - window + 1), 0)
+        lo = np.maximum(np.maximum(prev[start:start + len(i)].astype(np.int64) + 1, i - window + 1), 0)
         hi = np.minimum(i, n - window)
         total += int(np.maximum(hi - lo + 1, 0).sum())
     return total / ((n - window + 1) * window)
@@ -143,11 +144,19 @@ class TextStats:
     word_label_sums: dict[str, int]  # content word -> sum of those rows' labels
 
 
+class _Ids(dict):
+    """Token -> integer id, numbered in order of first appearance."""
+
+    def __missing__(self, token: str) -> int:
+        number = self[token] = len(self)
+        return number
+
+
 def text_stats(frame: pd.DataFrame, chunk: int = 1 << 16) -> TextStats:
     """One pass over a frame's texts (in chunks of rows, so no whole column of Python strings is held)."""
     n = len(frame)
-    vocabulary: dict[str, int] = {}
-    intern = vocabulary.setdefault
+    token_id = _Ids().__getitem__
+    syllable_count = _SYLLABLES.__getitem__
     word_counts = [array("q"), array("q")]
     readability = [array("d"), array("d")]
     natural = [array("b"), array("b")]
@@ -155,21 +164,22 @@ def text_stats(frame: pd.DataFrame, chunk: int = 1 << 16) -> TextStats:
     coherent, repeated = array("b"), array("d")
     word_rows: Counter = Counter()
     word_label_sums: Counter = Counter()
-    syllable_counts = _SYLLABLES
     stop = ENGLISH_STOP_WORDS
+    doubled, lower_i = _DOUBLED_WORD.search, _LOWER_I.search
     for start in range(0, n, chunk):
         rows = slice(start, min(n, start + chunk))
         labels = frame["label"].iloc[rows].tolist()
         columns = frame["text_1"].iloc[rows].tolist(), frame["text_2"].iloc[rows].tolist()
         for label, a, b in zip(labels, *columns):
             pair = []
-            for side, text in enumerate((a, b)):
+            for side in (0, 1):
+                text = b if side else a
                 body, lowered = _lower_words(text)
                 n_words = len(lowered)
                 word_counts[side].append(n_words)
-                readability[side].append(_flesch(text, n_words, sum(map(syllable_counts.__getitem__, lowered))))
-                natural[side].append(not (_DOUBLED_WORD.search(body) or _LOWER_I.search(body)))
-                token_ids[side].extend([intern(w, len(vocabulary)) for w in lowered])
+                readability[side].append(_flesch(text, n_words, sum(map(syllable_count, lowered))))
+                natural[side].append(not (doubled(body) or lower_i(body)))
+                token_ids[side].extend(map(token_id, lowered))
                 pair.append(lowered)
             lowered_a, lowered_b = pair
             content_a, content_b = set(lowered_a) - stop, set(lowered_b) - stop
