@@ -258,7 +258,9 @@ class Run:
         models = self.runnable
         missing = [n for n in self.names if n not in models]
         note = f" (not drawn: {', '.join(missing)})" if missing else ""
-        m = {n: self.metrics(n, EVAL) for n in models}
+        def m(n):  # only the charts that need the full metrics compute them (clustering runs UMAP)
+            return self.metrics(n, EVAL)
+
         labels = self.frame(EVAL)["label"].to_numpy()
         scored = {n: (self.scores(n, EVAL), labels) for n in models}
         tuned = [n for n in models if n != "baseline"]
@@ -266,13 +268,13 @@ class Run:
         builders = {
             "cosine_overlay": lambda: charts.cosine_overlay(scored),
             "umap_side_by_side": lambda: charts.umap_side_by_side({n: (self.projection(n), labels) for n in models}),
-            "purity_bars": lambda: charts.purity_bars({n: m[n]["cluster_purity"] for n in models}),
-            "roc_overlay": lambda: charts.roc_overlay(scored, {n: m[n]["auc_roc"] for n in models}),
-            "category_margin_heatmap": lambda: charts.margin_heatmap({n: m[n]["margin_by_category"] for n in models}),
-            "cohens_d_bars": lambda: charts.cohens_d_bars({n: m[n]["cohens_d"] for n in models},
-                                                          {n: tuple(m[n]["ci95"]["cohens_d"]) for n in models}),
+            "purity_bars": lambda: charts.purity_bars({n: m(n)["cluster_purity"] for n in models}),
+            "roc_overlay": lambda: charts.roc_overlay(scored, {n: m(n)["auc_roc"] for n in models}),
+            "category_margin_heatmap": lambda: charts.margin_heatmap({n: m(n)["margin_by_category"] for n in models}),
+            "cohens_d_bars": lambda: charts.cohens_d_bars({n: m(n)["cohens_d"] for n in models},
+                                                          {n: tuple(m(n)["ci95"]["cohens_d"]) for n in models}),
             "training_curves": lambda: charts.training_curves({n: self.training_info(n)["spearman_history"] for n in tuned}),
-            "false_positives_by_pair_type": lambda: charts.false_positive_bars({n: m[n]["false_positives_by_pair_type"] for n in models}),
+            "false_positives_by_pair_type": lambda: charts.false_positive_bars({n: m(n)["false_positives_by_pair_type"] for n in models}),
             "natural_buckets": lambda: charts.bucket_means({n: natural[n]["mean_cosine_by_bucket"] for n in models},
                                                            {n: natural[n]["auc_roc"] for n in models}),
             "behavioural_pass_rates": lambda: charts.pass_rate_bars(
@@ -282,8 +284,8 @@ class Run:
             "baseline_umap": lambda: charts.umap_side_by_side({"baseline": (self.projection("baseline"), labels)}),
             "baseline_clusters": lambda: charts.clusters_scatter(self.projection("baseline"), self.clusters("baseline"),
                                                                  "HDBSCAN clusters: baseline"),
-            "baseline_roc": lambda: charts.roc_overlay({"baseline": scored["baseline"]}, {"baseline": m["baseline"]["auc_roc"]}),
-            "baseline_category_margins": lambda: charts.category_margin_bars(m["baseline"]["margin_by_category"],
+            "baseline_roc": lambda: charts.roc_overlay({"baseline": scored["baseline"]}, {"baseline": m("baseline")["auc_roc"]}),
+            "baseline_category_margins": lambda: charts.category_margin_bars(m("baseline")["margin_by_category"],
                                                                              "baseline margin by category"),
         }
         return charts.with_note(builders[chart_name](), note) if note else builders[chart_name]()
