@@ -47,6 +47,11 @@ def main() -> int:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
         results = {"cold": run("cold", ["checks/"], clone), "warm": run("warm", ["checks/"], clone),
                    "unit": run("unit", ["harness/tests"], clone)}
+        keep = os.environ.get("SUITE_KEEP_RUNS")  # copy the clone's run folders out (README numbers trace to them)
+        if keep:
+            import shutil
+
+            shutil.copytree(clone / "runs", Path(keep), dirs_exist_ok=True)
         training = {}
         for info in (clone / "models").glob("*/training_info.json"):
             data = json.loads(info.read_text())
