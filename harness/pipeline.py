@@ -71,6 +71,7 @@ class Run:
         self._scores: dict[tuple[str, str], np.ndarray] = {}
         self._charts: dict[str, bytes] = {}
         self._behavioural: dict[str, list[dict]] = {}
+        self.judged: dict[tuple[str, str], CriterionResult] = {}  # every row judged in this run, in order
 
     # --- models -------------------------------------------------------------------------------------------
     def ref(self, name: str) -> ModelRef:
@@ -208,6 +209,11 @@ class Run:
 
     def judge(self, criterion: Criterion, model: str) -> CriterionResult:
         """Measure one criterion x model and say what it means (library-side; the checks assert on it)."""
+        outcome = self._judge(criterion, model)
+        self.judged[(criterion.id, model)] = outcome
+        return outcome
+
+    def _judge(self, criterion: Criterion, model: str) -> CriterionResult:
         def result(value, ci, n, outcome, message):
             return CriterionResult(criterion, model, value, ci, n, outcome, message)
 
