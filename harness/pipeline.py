@@ -245,7 +245,7 @@ class Run:
         comparison = f"{criterion.op if holds else NEGATED[criterion.op]} {criterion.threshold:g}"
         if criterion.status == TARGET:
             return result(value, ci, n, "target-met" if holds else "target-missed",
-                          f"{stated} {comparison} {where} (target" + ("met: promote it to a gate)" if holds else ", not met yet)"))
+                          f"{stated} {comparison} {where} (target " + ("met: promote it to a gate)" if holds else "not met yet)"))
         return result(value, ci, n, "pass" if holds else "fail", f"{stated} {comparison} {where}")
 
     def criteria_results(self) -> list[CriterionResult]:
@@ -330,11 +330,12 @@ class Run:
 
 
 def outcome_counts(results: list[CriterionResult]) -> dict[str, int]:
-    gates = [r for r in results if r.criterion.status == GATE and r.model != "baseline"]
-    targets = [r for r in results if r.criterion.status == TARGET and r.model != "baseline"]
+    ran = [r for r in results if r.model != "baseline" and r.outcome != "unavailable"]
+    gates = [r for r in ran if r.criterion.status == GATE]
+    targets = [r for r in ran if r.criterion.status == TARGET]
     return {"gates": len(gates), "gates_passed": sum(r.outcome == "pass" for r in gates),
             "targets": len(targets), "targets_met": sum(r.outcome == "target-met" for r in targets),
-            "unavailable": sum(r.outcome == "unavailable" for r in results)}
+            "unavailable": sum(r.outcome == "unavailable" for r in results if r.model != "baseline")}
 
 
 def counts_sentence(counts: dict[str, int]) -> str:

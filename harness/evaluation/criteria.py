@@ -85,7 +85,8 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("generalisation_gap_auc", "<=", 0.10, FINE_TUNED, NATURAL_TEST,
               "issue #9: eval AUC - natural-test AUC (CI from resampling both sets); a model that separates the "
               "synthetic eval set but not natural phrasing has not done the job. 0.10 allows natural AUC 0.89 "
-              "beside eval 0.99", status=TARGET),
+              "beside eval 0.99. The baseline is reported, not a tripwire: it is as bad on eval as on natural phrasing, so its "
+              "gap is small for the wrong reason", baseline_must_miss=False, status=TARGET),
 )
 
 #: Behavioural checks (hand-written cases): pass rate per kind, >= 95% (the issue #10 target).
