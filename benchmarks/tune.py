@@ -31,8 +31,8 @@ def main() -> int:
     base = get_model_spec(args.model)
     rows = []
     for lr in args.lr:
-        spec = base if lr == base.config.learning_rate else replace(
-            base, name=f"{base.name}-lr{lr:g}", config=replace(base.config, learning_rate=lr))
+        # same name, other config: a variant the registry later adopts is already in the cache
+        spec = replace(base, config=replace(base.config, learning_rate=lr))
         import json
 
         info = json.loads((ensure_trained(spec, dataset) / "training_info.json").read_text())
