@@ -71,6 +71,35 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    """Export a registered model (trained now if absent) to ``models/<artifact>@<format>/``; prints the folder last."""
+    from harness.models.handle import ModelRef, ModelUnavailable
+    from harness.models.registry import split_export_name
+
+    import importlib.util
+
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"error: export needs {' and '.join(missing)}: install the export extra with scripts/setup export",
+              file=sys.stderr)
+        return 2
+    name, fmt = split_export_name(args.model)
+    if fmt and args.format and fmt != args.format:
+        raise ValueError(f"--model {args.model} names format {fmt}, --format says {args.format}; give one of them")
+    dataset = load_dataset(args.dataset)
+    try:
+        ref = ModelRef.resolve(f"{name}@{fmt or args.format or 'onnx-int8'}", dataset)
+        folder = ref.artifact()
+    except ModelUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    info = json.loads((folder / "export_info.json").read_text())
+    size = (folder / "model.onnx").stat().st_size
+    print(f"{ref.name}: {info['format']} export of {info['source']}, model.onnx {size / 1e6:.1f} MB, probe check {info['probe_check']}")
+    print(folder)
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     """The pipeline the checks run, without pytest: metrics, criteria, charts and summary into the run folder."""
     from harness.models.registry import resolve_model_names
@@ -220,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", default=str(DEFAULT_DATASET))
     train.add_argument("--train-file", help="train on this JSONL instead of the dataset's dating_pairs.jsonl")
     train.set_defaults(func=_train)
+
+    export = sub.add_parser("export", help="export a model to ONNX (fp32) or ONNX INT8 beside it in models/ (trained first "
+                            "if absent); prints the folder")
+    export.add_argument("--model", required=True, help="a registered model, e.g. standard (or standard@onnx-int8)")
+    export.add_argument("--format", choices=["onnx", "onnx-int8"], help="default: onnx-int8")
+    export.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    export.set_defaults(func=_export)
 
     evaluate = sub.add_parser("evaluate", help="score models on every scored set, judge the criteria, draw the charts; "
                               "writes the run folder the checks write (exit 1 if a gate fails)")

@@ -19,7 +19,7 @@ from harness.data.dataset import TRAIN_FILE, Dataset
 from harness.data.files import resolve_train_file
 from harness.models.cache import ensure_trained, model_key
 from harness.models.embeddings import load_model, pair_embeddings
-from harness.models.registry import ModelSpec, get_model_spec
+from harness.models.registry import ModelSpec, get_model_spec, split_export_name
 
 
 class ModelUnavailable(Exception):
@@ -45,10 +45,17 @@ class ModelRef:
     train_path: Path | None  # None for the untrained baseline
     _artifact: Path | None = field(default=None, repr=False)
     _model: object = field(default=None, repr=False)
+    #: ``NAME@FORMAT`` (``harness.models.export``): the model ``source`` exported to this format, exported on demand
+    export_format: str | None = None
+    source: "ModelRef | None" = field(default=None, repr=False)
 
     @classmethod
     def resolve(cls, name: str, dataset: Dataset, train_file: str | Path | None = None) -> "ModelRef":
         """The model ``name`` on ``dataset``; ModelUnavailable where this machine cannot run it."""
+        base, export_format = split_export_name(name)
+        if export_format:
+            source = cls.resolve(base, dataset, train_file)
+            return cls(name, dataset, source.spec, source.train_path, export_format=export_format, source=source)
         spec = get_model_spec(name)
         if spec.requires_cuda and not cuda_available():
             raise ModelUnavailable(name, "needs CUDA (4-bit NF4 via bitsandbytes); torch.cuda.is_available() is False here")
@@ -71,10 +78,21 @@ class ModelRef:
 
     @property
     def key(self) -> str:
+        if self.source is not None:
+            from harness.models.export import export_name
+
+            return export_name(self.source.key, self.export_format)
         return model_key(self.spec, self.dataset, self.train_path)
 
     def artifact(self) -> Path | None:
-        """The trained folder (trained now if absent); None for the baseline."""
+        """The trained folder (trained now if absent); None for the baseline; the export folder for NAME@FORMAT."""
+        if self.source is not None and self._artifact is None:
+            from harness.models.export import ensure_exported
+
+            try:
+                self._artifact = ensure_exported(self.source, self.export_format)
+            except (OSError, RuntimeError, ValueError, ImportError) as err:
+                raise ModelUnavailable(self.name, f"export failed: {err.__class__.__name__}: {err}", expected=False) from err
         if self.spec.trains and self._artifact is None:
             try:
                 self._artifact = ensure_trained(self.spec, self.dataset, train_file=self.train_path)
@@ -86,17 +104,24 @@ class ModelRef:
         if self._model is None:
             artifact = self.artifact()
             try:
-                self._model = load_model(self.spec, artifact)
+                if self.source is not None:
+                    from harness.models.onnx_encoder import OnnxEncoder
+
+                    self._model = OnnxEncoder(artifact)
+                else:
+                    self._model = load_model(self.spec, artifact)
             except (OSError, RuntimeError, ValueError) as err:
                 raise ModelUnavailable(self.name, f"loading {artifact} failed: {err.__class__.__name__}: {err}",
                                        expected=False) from err
         return self._model
 
     def pair_embeddings(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        if self.spec.trains:
-            self.artifact()  # train before computing the key-based cache path, so failures name training
+        if self.spec.trains or self.source is not None:
+            self.artifact()  # train (export) before computing the key-based cache path, so failures name training
         return pair_embeddings(self.key, self.load, frame)
 
     def training_info(self) -> dict | None:
+        if self.source is not None:
+            return self.source.training_info()
         artifact = self.artifact()
         return json.loads((artifact / "training_info.json").read_text()) if artifact else None

@@ -107,14 +107,35 @@ def get_model_spec(name: str) -> ModelSpec:
     raise KeyError(f"unknown model {name!r}; registered: {', '.join(MODELS)}.{hint}")
 
 
+#: Formats a registered model can be exported to (``harness.models.export``); ``NAME@FORMAT`` names the export.
+EXPORT_FORMATS = ("onnx", "onnx-int8")
+
+
+def split_export_name(name: str) -> tuple[str, str | None]:
+    """``"standard@onnx-int8"`` -> ``("standard", "onnx-int8")``; ``"standard"`` -> ``("standard", None)``.
+
+    Raises KeyError for an unknown model or format (with the registered ones, and a "did you mean")."""
+    base, at, fmt = name.partition("@")
+    get_model_spec(base)
+    if not at:
+        return base, None
+    if fmt not in EXPORT_FORMATS:
+        close = difflib.get_close_matches(fmt, EXPORT_FORMATS, n=1)
+        hint = f" Did you mean {base}@{close[0]}?" if close else ""
+        raise KeyError(f"unknown export format {fmt!r} in {name!r}; formats: {', '.join(EXPORT_FORMATS)}.{hint}")
+    return base, fmt
+
+
 def resolve_model_names(requested: list[str] | None) -> list[str]:
-    """``--model`` values to registered names: none -> baseline, standard, lora; 'all' -> every model."""
+    """``--model`` values to registered names: none -> baseline, standard, lora; 'all' -> every model.
+
+    ``NAME@FORMAT`` (e.g. ``standard@onnx-int8``) selects the model's export; 'all' never includes exports."""
     if not requested:
         return ["baseline", "standard", "lora"]
     names: list[str] = []
     for value in requested:
         for name in (MODELS if value == "all" else [value]):
-            get_model_spec(name)
+            split_export_name(name)
             if name not in names:
                 names.append(name)
     return names

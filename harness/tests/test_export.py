@@ -1,0 +1,102 @@
+"""ONNX export without a trained model: the untrained base and a hand-made LoRA adapter, exported into tmp folders
+and read back by :class:`OnnxEncoder` (onnxruntime + tokenizers); plus the ``NAME@FORMAT`` names."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx", reason="the export extra is not installed (scripts/setup export)")
+pytest.importorskip("onnxruntime", reason="the export extra is not installed (scripts/setup export)")
+
+from harness.models.embeddings import encode, load_model
+from harness.models.export import INFO_FILE, export_name, export_onnx
+from harness.models.onnx_encoder import OnnxEncoder, read_pooling
+from harness.models.registry import get_model_spec, resolve_model_names, split_export_name
+
+pytestmark = pytest.mark.unit
+
+TEXTS = ["boy: I love hiking", "girl: I can't stand loud bars, I'd rather stay in with a book and tea",
+         "boy: I would never date someone who smokes", "girl: Family comes first"]
+
+
+@pytest.fixture(scope="module")
+def base_export(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("export") / "baseline@onnx"
+    export_onnx(get_model_spec("baseline"), None, folder)
+    return folder
+
+
+def test_base_export_matches_sentence_transformers(base_export):
+    reference = load_model(get_model_spec("baseline"), None).encode(TEXTS, convert_to_numpy=True)
+    encoder = OnnxEncoder(base_export)
+    exported = encoder.encode(TEXTS, batch_size=3)  # batches of unequal length: padding must not leak into the mean
+    assert encoder.normalize and encoder.pooling == "mean" and encoder.max_seq_length == 256
+    assert exported.shape == reference.shape == (len(TEXTS), 384) and exported.dtype == np.float32
+    assert np.abs(exported - reference).max() < 1e-4
+    assert np.allclose(encoder.encode(TEXTS[1]), exported[1], atol=1e-5)  # one string -> one vector, like ST
+    assert np.allclose(encode(encoder, TEXTS), exported, atol=1e-6)  # the harness's encode path
+    info = json.loads((base_export / INFO_FILE).read_text())
+    assert info["format"] == "onnx" and info["probe_check"]["max_abs_diff_vs_pytorch"] < 1e-4
+
+
+def test_folder_stands_alone_and_the_encoder_needs_no_torch(base_export):
+    """The folder has everything; encoding it in a fresh interpreter never imports torch or transformers."""
+    for name in ("model.onnx", "tokenizer.json", "modules.json", "1_Pooling/config.json", "sentence_bert_config.json"):
+        assert (base_export / name).is_file(), name
+    code = ("import sys; from harness.models.onnx_encoder import OnnxEncoder; "
+            f"v = OnnxEncoder({str(base_export)!r}).encode(['boy: I love hiking']); "
+            "assert v.shape == (1, 384); bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_lora_export_merges_the_adapter(tmp_path):
+    """A LoRA adapter (non-zero B, as after training) is merged: the export matches base + adapter, not the base."""
+    import torch
+
+    from harness.models.training import attach_lora, load_base_model
+
+    spec = get_model_spec("lora")
+    model = load_base_model(device="cpu")
+    attach_lora(model, spec)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    model.save(str(tmp_path / "adapter"))
+    info = export_onnx(spec, tmp_path / "adapter", tmp_path / "lora@onnx")
+    exported = OnnxEncoder(tmp_path / "lora@onnx").encode(TEXTS)
+    adapter = encode(load_model(spec, tmp_path / "adapter"), TEXTS)
+    base = encode(load_model(get_model_spec("baseline"), None), TEXTS)
+    assert info["lora_merged"] and np.abs(exported - adapter).max() < 1e-4
+    assert np.abs(exported - base).max() > 1e-2
+
+
+def test_export_names_are_validated():
+    assert split_export_name("standard@onnx-int8") == ("standard", "onnx-int8")
+    assert split_export_name("lora") == ("lora", None)
+    assert resolve_model_names(["standard", "standard@onnx-int8", "standard@onnx-int8"]) == ["standard", "standard@onnx-int8"]
+    assert "standard@onnx" not in resolve_model_names(["all"])
+    with pytest.raises(KeyError, match="unknown export format 'onnx-int4'.*Did you mean standard@onnx-int8"):
+        resolve_model_names(["standard@onnx-int4"])
+    with pytest.raises(KeyError, match="Did you mean 'standard'"):
+        resolve_model_names(["standrad@onnx"])
+    assert export_name("standard-0123456789abcdef", "onnx-int8") == "standard-0123456789abcdef@onnx-int8"
+
+
+def test_pooling_config_both_forms(tmp_path):
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "cls"}))
+    assert read_pooling(tmp_path) == "cls"
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True,
+                                                                    "pooling_mode_cls_token": False}))
+    assert read_pooling(tmp_path) == "mean"
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "weightedmean"}))
+    with pytest.raises(ValueError, match="unsupported pooling"):
+        read_pooling(tmp_path)
