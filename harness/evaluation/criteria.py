@@ -51,7 +51,10 @@ class Criterion:
 
 CRITERIA: tuple[Criterion, ...] = (
     Criterion("cosine_spearman", ">=", 0.86, ("standard", "standard-curated"), EVAL,
-              "PRD §1 success criteria: fine-tuned Spearman >= 0.86", datasets="external"),
+              "PRD §1 success criteria: fine-tuned Spearman >= 0.86. A target since the learning rate is chosen on the "
+              "validation split (2e-4): standard measures 0.856 [0.845, 0.863] on the reference eval (ceiling 0.864). "
+              "Session 1 met it (0.861) with lr 3e-4, chosen on this eval set itself; validation prefers 2e-4 "
+              "(0.8622 vs 0.8608), so that pass was selection on the test set", datasets="external", status=TARGET),
     Criterion("cosine_spearman", ">=", 0.83, ("lora", "qlora"), EVAL,
               "PRD §15 expects LoRA >= 0.83. After tuning rank, targets and lr (see the lora model's description) "
               "LoRA reached 0.857 on the reference eval, short of 0.86 (ceiling 0.864), so it is gated at 0.83.",
@@ -89,28 +92,16 @@ CRITERIA: tuple[Criterion, ...] = (
               "gap is small for the wrong reason", baseline_must_miss=False, status=TARGET),
 )
 
-#: Behavioural checks (hand-written cases): pass rate per kind, >= 95% (the issue #10 target). Status per model and
-#: data, from the measurements of 2026-11-26 (README): a gate only where a model meets it today, so a regression
-#: there is red; a target (strict xfail) everywhere else. Reference data: INV lora 0.96 / standard 0.94, MFT lora 1.00 /
-#: standard 0.73, DIR lora 0.68 / standard 0.77. Default data: INV 0.92 / 0.92, MFT 0.91 / 0.77, DIR 0.64 / 0.82.
+#: Behavioural checks (hand-written cases): pass rate per kind, >= 95% (the issue #10 target). No model meets any kind
+#: with the validation-chosen recipes (2026-11-26, README): reference INV standard 0.94 / lora 0.88, DIR 0.73 / 0.82,
+#: MFT 0.68 / 0.91. (With session 1's eval-chosen learning rates LoRA had met INV 0.96 and MFT 1.00 on the reference.)
 BEHAVIOURAL_KINDS = ("INV", "DIR", "MFT")
-_OTHERS = tuple(m for m in FINE_TUNED if m != "lora")
-
-
-def _behavioural(kind: str, models: tuple[str, ...], status: str, datasets: str, measured: str) -> Criterion:
-    return Criterion(f"behavioural_{kind.lower()}_pass_rate", ">=", 0.95, models, BEHAVIOURAL,
-                     f"issue #9: {kind} behavioural cases (data/behavioural/cases.jsonl) pass at >= 95%; {measured}",
-                     baseline_must_miss=False, status=status, datasets=datasets)
-
-
-BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = (
-    _behavioural("INV", ("lora",), GATE, "external", "lora met it on the reference data (0.96)"),
-    _behavioural("INV", _OTHERS, TARGET, "external", "standard 0.94 on the reference data"),
-    _behavioural("INV", FINE_TUNED, TARGET, "default", "no model meets it on the default data (0.92, 0.92)"),
-    _behavioural("DIR", FINE_TUNED, TARGET, "any", "no model meets it (best 0.82)"),
-    _behavioural("MFT", ("lora",), GATE, "external", "lora met it on the reference data (1.00)"),
-    _behavioural("MFT", _OTHERS, TARGET, "external", "standard 0.73 on the reference data"),
-    _behavioural("MFT", FINE_TUNED, TARGET, "default", "no model meets it on the default data (0.91, 0.77)"),
+BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = tuple(
+    Criterion(f"behavioural_{kind.lower()}_pass_rate", ">=", 0.95, FINE_TUNED, BEHAVIOURAL,
+              f"issue #9: {kind} behavioural cases (data/behavioural/cases.jsonl) pass at >= 95%; {measured}",
+              baseline_must_miss=False, status=TARGET)
+    for kind, measured in (("INV", "reference 0.94 standard / 0.88 lora"), ("DIR", "reference 0.73 / 0.82"),
+                           ("MFT", "reference 0.68 / 0.91"))
 )
 
 #: The charts behind each metric, attached to its criterion's row in the report.
