@@ -10,7 +10,6 @@ constants below, never by a bare string.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from harness.data import natural
 from harness.data.dataset import Dataset, read_pairs
 from harness.data.leakage import leak_free
 from harness.data.splits import validation_split
+from harness.lookup import lookup
 
 SELECTION, REPORT = "selection", "report"
 
@@ -103,11 +103,7 @@ for _set in (
 
 
 def get_scored_set(name: str) -> ScoredSet:
-    if name in SCORED_SETS:
-        return SCORED_SETS[name]
-    close = difflib.get_close_matches(name, SCORED_SETS, n=2)
-    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-    raise KeyError(f"unknown scored set {name!r}; registered: {', '.join(SCORED_SETS)}.{hint}")
+    return lookup(SCORED_SETS, name, "scored set")
 
 
 def require_selection(name: str) -> ScoredSet:

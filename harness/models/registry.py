@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import asdict, dataclass
 
+from harness.lookup import lookup
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -98,11 +100,7 @@ FOLD_SPEC = ModelSpec("fold", "full", "k-fold scorer for label review (harness.c
 
 def get_model_spec(name: str) -> ModelSpec:
     """The registered spec, or a KeyError that suggests the closest names."""
-    if name in MODELS:
-        return MODELS[name]
-    close = difflib.get_close_matches(name, MODELS, n=2)
-    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-    raise KeyError(f"unknown model {name!r}; registered: {', '.join(MODELS)}.{hint}")
+    return lookup(MODELS, name, "model")
 
 
 #: Formats a registered model can be exported to (``harness.models.export``); ``NAME@FORMAT`` names the export.

@@ -147,19 +147,30 @@ def training_curves(histories: dict[str, list[dict]]) -> bytes:
     return _png(fig)
 
 
-def false_positive_bars(false_positives: dict[str, dict[str, int]]) -> bytes:
-    """8. False positives (incompatible pairs at/above the best threshold) by pair_type, per model."""
-    models = list(false_positives)
-    types = sorted({t for fp in false_positives.values() for t in fp}) or ["(none)"]
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    width = 0.8 / len(models)
+def _grouped_bars(values: dict[str, dict[str, float]], title: str, ylabel: str, labels: dict[str, str] | None = None,
+                  default: float = np.nan, size: tuple[float, float] = (6.5, 3.6), rotation: int = 30,
+                  line: float | None = None, ylim: tuple[float, float] | None = None) -> bytes:
+    """One bar per model in each group (pair type, bucket, kind), models side by side."""
+    models = list(values)
+    groups = sorted({g for v in values.values() for g in v}) or ["(none)"]
+    fig, ax = plt.subplots(figsize=size)
+    width = 0.8 / max(len(models), 1)
     for i, model in enumerate(models):
-        counts = [false_positives[model].get(t, 0) for t in types]
-        ax.bar(np.arange(len(types)) + i * width, counts, width, color=_colour(model), label=model)
-    ax.set_xticks(np.arange(len(types)) + 0.4 - width / 2, types, rotation=30, ha="right", fontsize=7)
-    ax.set(title="false positives by pair_type at each model's best threshold", ylabel="pairs")
-    ax.legend(fontsize=8)
+        ax.bar(np.arange(len(groups)) + i * width, [values[model].get(g, default) for g in groups], width,
+               color=_colour(model), label=(labels or {}).get(model, model))
+    if line is not None:
+        ax.axhline(line, color="black", linestyle=":", linewidth=1, label=f"criterion {line:g}")
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, rotation=rotation, ha="right" if rotation else "center",
+                  fontsize=7)
+    ax.set(title=title, ylabel=ylabel, **({"ylim": ylim} if ylim else {}))
+    ax.legend(fontsize=7)
     return _png(fig)
+
+
+def false_positive_bars(false_positives: dict[str, dict[str, int]]) -> bytes:
+    """8. False positives (incompatible pairs at/above the validation-fit threshold) by pair_type, per model."""
+    return _grouped_bars(false_positives, "false positives by pair_type at each model's validation threshold", "pairs",
+                         default=0)
 
 
 def clusters_scatter(points: np.ndarray, clusters: np.ndarray, title: str) -> bytes:
@@ -202,30 +213,11 @@ def with_note(png: bytes, note: str) -> bytes:
 def bucket_means(means: dict[str, dict[str, float]], aucs: dict[str, float]) -> bytes:
     """Natural test set: mean cosine per bucket per model (AUC in the legend). Stance is learned when
     topical_incompatible sits well below paraphrase_compatible."""
-    models = list(means)
-    buckets = sorted({b for m in means.values() for b in m})
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    width = 0.8 / max(len(models), 1)
-    for i, model in enumerate(models):
-        ax.bar(np.arange(len(buckets)) + i * width, [means[model].get(b, np.nan) for b in buckets], width,
-               color=_colour(model), label=f"{model} (AUC {aucs[model]:.2f})")
-    ax.set_xticks(np.arange(len(buckets)) + 0.4 - width / 2, buckets, rotation=20, ha="right", fontsize=7)
-    ax.set(title="natural test: mean cosine by bucket", ylabel="mean cosine")
-    ax.legend(fontsize=7)
-    return _png(fig)
+    return _grouped_bars(means, "natural test: mean cosine by bucket", "mean cosine",
+                         labels={m: f"{m} (AUC {aucs[m]:.2f})" for m in means}, size=(7, 3.6), rotation=20)
 
 
 def pass_rate_bars(rates: dict[str, dict[str, float]], threshold: float = 0.95) -> bytes:
     """Behavioural checks: pass rate per kind per model."""
-    models = list(rates)
-    kinds = sorted({k for r in rates.values() for k in r})
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    width = 0.8 / max(len(models), 1)
-    for i, model in enumerate(models):
-        ax.bar(np.arange(len(kinds)) + i * width, [rates[model].get(k, np.nan) for k in kinds], width,
-               color=_colour(model), label=model)
-    ax.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"criterion {threshold:g}")
-    ax.set_xticks(np.arange(len(kinds)) + 0.4 - width / 2, kinds)
-    ax.set(title="behavioural checks: pass rate by kind", ylabel="pass rate", ylim=(0, 1.05))
-    ax.legend(fontsize=7)
-    return _png(fig)
+    return _grouped_bars(rates, "behavioural checks: pass rate by kind", "pass rate", size=(6, 3.4), rotation=0,
+                         line=threshold, ylim=(0, 1.05))

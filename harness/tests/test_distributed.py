@@ -31,16 +31,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def tiny_dataset(tmp_path):
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    for name in (TRAIN_FILE, "eval_pairs.jsonl"):
-        lines = (DEFAULT_DATASET / name).read_text().splitlines()
-        (folder / name).write_text("\n".join(lines[:24]) + "\n")
-    return folder
-
-
 def test_two_processes_train_one_artifact_with_the_single_process_key(tiny_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_MODELS_DIR", str(tmp_path / "models"))
     script = tmp_path / "train_tiny.py"

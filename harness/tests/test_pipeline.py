@@ -16,13 +16,8 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def tiny(tmp_path):
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    for name in (TRAIN_FILE, "eval_pairs.jsonl"):
-        lines = (DEFAULT_DATASET / name).read_text().splitlines()
-        (folder / name).write_text("\n".join(lines[:40]) + "\n")
-    return load_dataset(folder)
+def tiny(tiny_dataset):
+    return load_dataset(tiny_dataset)
 
 
 def test_a_broken_model_fails_only_its_own_rows(tiny, tmp_path, monkeypatch):
