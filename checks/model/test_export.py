@@ -14,17 +14,18 @@ checks are not generated (an empty parameter set, reported as skipped). The expo
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 import numpy as np
 import pytest
-
-pytest.importorskip("onnxruntime", reason="the export extra is not installed (scripts/setup export)")
 
 from harness.data.scored_sets import EVAL, NATURAL_TEST
 from harness.evaluation.criteria import BEHAVIOURAL, cases
 from harness.evaluation.metrics import auc_roc, cosine_spearman
 from harness.models.registry import split_export_name
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.skipif(find_spec("onnxruntime") is None,
+                                                    reason="the export extra is not installed (scripts/setup export)")]
 
 SETS = (EVAL, NATURAL_TEST)
 RELATIVE_TOLERANCE = 0.01
