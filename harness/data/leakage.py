@@ -40,7 +40,7 @@ def normalise_text(text: str) -> str:
 
 
 def normalise_texts(texts: pd.Series) -> pd.Series:
-    """:func:`normalise_text` of every value of a text column, same index.
+    r""":func:`normalise_text` of every value of a text column, same index.
 
     ASCII values are folded by pyarrow in bulk (the same result: lower-casing and Python's ``\s`` agree
     with their ASCII counterparts there); any other value, or a column that is not all strings, goes
