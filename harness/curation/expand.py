@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from pathlib import Path
 
 import pandas as pd
 

@@ -15,7 +15,7 @@ import pytest
 from harness.data.dataset import TRAIN_FILE, load_dataset
 from harness.models.cache import artifact_dir, manifest_problems
 from harness.models.registry import get_model_spec
-from harness.paths import DEFAULT_DATASET, PROJECT_ROOT
+from harness.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.data.dataset import TRAIN_FILE, load_dataset
+from harness.data.dataset import load_dataset
 from harness.data.scored_sets import EVAL_LEAK_FREE
 from harness.evaluation.criteria import CRITERIA
 from harness.models.handle import ModelRef, ModelUnavailable
-from harness.paths import DEFAULT_DATASET
 from harness.pipeline import Run
 
 pytestmark = pytest.mark.unit
