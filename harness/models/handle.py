@@ -8,6 +8,7 @@ is a skip (QLoRA without CUDA) or a failure of that model's rows only.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +77,9 @@ class ModelRef:
         """The name, or "name on FILE" where it trains on a file other than its own."""
         return self.name if self._own_file else f"{self.name} on {self.train_path.name}"
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
+        """Computed once: it hashes the training file, and every embedding and metrics look-up asks for it."""
         if self.source is not None:
             from harness.models.export import export_name
 
