@@ -89,3 +89,67 @@ def test_naturalness(dataset, halves, evidence):
     assert mine["skeleton_repeat_share"] <= MAX_FRAME_REPEATS
     assert WORDS[0] <= mine["words_min"] and mine["words_max"] <= WORDS[1]
     assert all(v["distinct_2@200"] < mine["distinct_2@200"] for k, v in table.items() if "generated" in k)
+
+
+# --- the natural-phrasing training portion (data/natural_train): valid, natural, and disjoint from this benchmark ---
+
+#: A training text counts as a near copy of a benchmark text when their content-word sets overlap this much
+#: (Jaccard). Measured 2026-11-26 on the first hand-written portion: see the evidence's closest pairs.
+MAX_CONTENT_JACCARD = 0.6
+
+
+@pytest.fixture(scope="module")
+def natural_train_texts():
+    from harness.data import natural_train
+
+    return natural_train.all_texts()
+
+
+def _content_sets(texts):
+    return [frozenset(t for t in natural.tokens(text) if t not in natural._FUNCTION and len(t) > 2) for text in texts]
+
+
+def test_natural_train_portion_is_big_enough_and_valid(evidence):
+    """>= 600 hand-written natural pairs plus >= 300 stance triplets, each file through its pandera schema."""
+    from harness.data import natural_train
+
+    pairs = natural_train.extra_pairs(natural_train.NATURAL_PAIRS)
+    triplets = natural_train.extra_triplets((natural_train.STANCE_TRIPLETS,))
+    evidence.json("natural_train", {"natural pairs": len(pairs), "labels": pairs["label"].value_counts().to_dict(),
+                                    "stance triplets": len(triplets)})
+    assert len(pairs) >= 600 and len(triplets) >= 300
+
+
+def test_natural_train_shares_no_text_or_near_copy_with_the_benchmark(halves, natural_train_texts, evidence):
+    """No training text equals (normalised) or nearly copies (content-word Jaccard) a text of either benchmark half."""
+    bench = pd.concat([halves["dev"], halves["test"]])
+    bench_texts = sorted(set(bench["text_1"]) | set(bench["text_2"]))
+    exact = sorted(set(normalise_texts(pd.Series(natural_train_texts))) & set(normalise_texts(pd.Series(bench_texts))))
+    train_sets, bench_sets = _content_sets(natural_train_texts), _content_sets(bench_texts)
+    closest = []
+    for text, words in zip(natural_train_texts, train_sets):
+        if not words:
+            continue
+        best = max(((len(words & b) / len(words | b), other) for b, other in zip(bench_sets, bench_texts) if b),
+                   default=(0.0, ""))
+        closest.append((round(best[0], 3), text, best[1]))
+    closest.sort(reverse=True)
+    evidence.json("closest pairs (content-word Jaccard)", closest[:15])
+    assert not exact, exact[:5]
+    assert all(score <= MAX_CONTENT_JACCARD for score, *_ in closest), closest[:5]
+
+
+def test_natural_train_shares_no_text_with_the_training_files(dataset, natural_train_texts):
+    trains = pd.concat([dataset.train, load_dataset(DEFAULT_DATASET).train])
+    known = set(normalise_texts(pd.concat([trains["text_1"], trains["text_2"]]).str.replace(r"^(boy|girl):\s*", "", regex=True)))
+    shared = sorted(set(normalise_texts(pd.Series(natural_train_texts))) & known)
+    assert not shared, shared[:5]
+
+
+def test_natural_train_is_natural(natural_train_texts, evidence):
+    """The same naturalness bars as the benchmark: distinct-2 >= 0.80, frame repeats <= 5%, 3-40 words."""
+    measured = natural.naturalness(natural_train_texts)
+    evidence.json("naturalness of data/natural_train", measured)
+    assert measured["distinct_2@200"] >= MIN_DISTINCT_2
+    assert measured["skeleton_repeat_share"] <= MAX_FRAME_REPEATS
+    assert WORDS[0] <= measured["words_min"] and measured["words_max"] <= WORDS[1]

@@ -59,6 +59,9 @@ FIELD_TYPES: dict[str, type] = {
     "pair_type": str,
     "bucket": str,
     "topic": str,
+    "anchor": str,
+    "positive": str,
+    "negative": str,
 }
 
 
@@ -116,6 +119,24 @@ class NaturalPairSchema(pa.DataFrameModel):
         coerce = False
 
 
+class StanceTripletSchema(pa.DataFrameModel):
+    """A hand-written stance triplet (``data/natural_train``): an anchor, a positive with the same stance in other
+    words, and a negative on the same topic with the opposite stance."""
+
+    anchor: Series[str] = pa.Field(str_matches=NO_PREFIX_PATTERN, str_length={"min_value": 2, "max_value": 400})
+    positive: Series[str] = pa.Field(str_matches=NO_PREFIX_PATTERN, str_length={"min_value": 2, "max_value": 400})
+    negative: Series[str] = pa.Field(str_matches=NO_PREFIX_PATTERN, str_length={"min_value": 2, "max_value": 400})
+    topic: Series[str] = pa.Field(str_matches=r"^[a-z][a-z_ /-]*$")
+
+    @pa.dataframe_check(error="anchor, positive and negative must be three different texts")
+    def three_texts(cls, frame):
+        return (frame["anchor"] != frame["positive"]) & (frame["anchor"] != frame["negative"]) & (frame["positive"] != frame["negative"])
+
+    class Config:
+        strict = False
+        coerce = False
+
+
 #: Which schema validates which file of a dataset folder.
 SCHEMA_FOR_FILE: dict[str, type[pa.DataFrameModel]] = {
     "dating_pairs.jsonl": PairSchema,
@@ -126,4 +147,5 @@ SCHEMA_FOR_FILE: dict[str, type[pa.DataFrameModel]] = {
 
 def required_fields(schema: type[pa.DataFrameModel]) -> tuple[str, ...]:
     """The fields every row of a file validated by ``schema`` must carry."""
-    return {OODPairSchema: OOD_REQUIRED, NaturalPairSchema: NATURAL_REQUIRED}.get(schema, PAIR_FIELDS)
+    return {OODPairSchema: OOD_REQUIRED, NaturalPairSchema: NATURAL_REQUIRED,
+            StanceTripletSchema: ("anchor", "positive", "negative", "topic")}.get(schema, PAIR_FIELDS)

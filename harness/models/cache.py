@@ -67,6 +67,10 @@ def artifact_key(spec: ModelSpec, train_sha256: str | None, validation_source_sh
         "config": spec.config.to_dict() if spec.config else None,
         "harness": __version__,
     }
+    if spec.config and spec.config.extra_train:  # only then: the keys of recipes without extra files stay as they were
+        from harness.data.natural_train import extra_path
+
+        payload["extra_train_sha256"] = {name: file_sha256(extra_path(name)) for name in spec.config.extra_train}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import asdict, dataclass
 
+from harness.data.natural_train import NATURAL_PAIRS, STANCE_TRIPLETS
 from harness.lookup import lookup
 
 
@@ -35,9 +36,30 @@ class TrainConfig:
     #: "bf16": mixed precision (autocast; fp32 master weights), also on the CPU, where avx512_bf16 makes a step ~30%
     #: faster than fp32 (measured 0.39 vs 0.55 s per batch of 16 pairs on this machine's 2-core EPYC). "fp32": none.
     precision: str = "bf16"
+    #: "pairs": the pairwise ``loss`` on every labelled pair. "mnrl": MultipleNegativesRankingLoss on the label-1 pairs
+    #: only (label-0 rows never become positives), each with one hard negative: a label-0 partner of the anchor where
+    #: the data has one, else mined with ``sentence_transformers.util.mine_hard_negatives``; no-duplicates batches.
+    objective: str = "pairs"
+    #: MatryoshkaLoss around the loss at these output dimensions (empty: none)
+    matryoshka_dims: tuple[int, ...] = ()
+    #: instruction prepended to every text in training (``prompts=``) and saved as the model's default prompt, so a
+    #: plain ``SentenceTransformer(path).encode`` applies it as the harness does
+    prompt: str | None = None
+    #: project data files (under ``data/``) added to the training file: stance triplets and natural pairs
+    #: (``harness.data.natural_train``); their sha256 enter the cache key
+    extra_train: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Every field, except the knobs added after the first recipes while they hold their defaults: so adding a
+        knob does not change the cache key (and retrain) every recipe that does not use it."""
+        data = asdict(self)
+        for name, default in _LATER_DEFAULTS.items():
+            if data[name] == default:
+                del data[name]
+        return data
+
+
+_LATER_DEFAULTS = {"objective": "pairs", "matryoshka_dims": (), "prompt": None, "extra_train": ()}
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,60 @@ MODELS: dict[str, ModelSpec] = {
         ),
     )
 }
+
+#: the instruction the ``instruct`` recipe trains and encodes with (the objectives' instruction-formatted variant)
+INSTRUCTION = "Represent this dating preference for finding a compatible partner: "
+MATRYOSHKA_DIMS = (384, 256, 128, 64)
+MNRL = dict(objective="mnrl", matryoshka_dims=MATRYOSHKA_DIMS)
+
+#: Recipes for natural phrasing (issue #10): each trained through the same path, scored on every set, chosen on
+#: selection sets only (validation and natural_dev; ``harness.evaluation.leaderboard.recommend``).
+RECIPES: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        "standard-cosent", "full",
+        "standard with CoSENTLoss (a ranking loss over the order of the pairs' cosines) instead of "
+        "CosineSimilarityLoss. lr chosen on natural_dev (selection), GPU sweep 2026-11-26 on the reference data "
+        "(scripts/gpu_sweep): 1e-4 -> validation Spearman 0.8618, natural_dev AUC 0.7123; 2e-4 -> 0.8641, 0.6770.",
+        TrainConfig(learning_rate=1e-4, loss="CoSENTLoss"),
+    ),
+    ModelSpec(
+        "mnrl-matryoshka", "full",
+        "MultipleNegativesRankingLoss in MatryoshkaLoss (384/256/128/64) on the label-1 pairs only, one hard negative "
+        "each (a label-0 partner of the anchor, else mined with mine_hard_negatives), no-duplicates batches. lr "
+        "chosen on natural_dev, GPU sweep on the reference data: 2e-5 -> validation 0.173 / natural_dev AUC 0.554, "
+        "5e-5 -> 0.378 / 0.562, 1e-4 -> 0.432 / 0.577 (the grid's edge; 56 steps, so the 100 warmup steps span the run).",
+        TrainConfig(learning_rate=1e-4, **MNRL),
+    ),
+    ModelSpec(
+        "instruct", "full",
+        f"standard's recipe with the instruction {INSTRUCTION!r} before every text, in training (prompts=) and at "
+        "inference (saved as the model's default prompt, so a plain SentenceTransformer(path) applies it).",
+        TrainConfig(learning_rate=2e-4, prompt=INSTRUCTION),
+    ),
+    ModelSpec(
+        "stance-contrast", "full",
+        "standard-cosent plus hand-written stance triplets (data/natural_train/raw/stance_triplets.jsonl: anchor, "
+        "same stance in other words, same topic with the opposite stance) as labelled pairs (a,p,1), (a,n,0), (p,n,0), "
+        "a second portion mixed in by the proportional multi-dataset sampler. Pairwise (CoSENT) because MNRL "
+        "trailed on both selection sets in the sweep (with MNRL the same data gave validation 0.457 / natural_dev "
+        "0.564 at its best lr). lr 1e-4 as standard-cosent (not re-tuned).",
+        TrainConfig(learning_rate=1e-4, loss="CoSENTLoss", extra_train=(STANCE_TRIPLETS,)),
+    ),
+    ModelSpec(
+        "natural-mix", "full",
+        "stance-contrast plus the hand-written natural pairs (data/natural_train/raw/pairs_writer_*.jsonl, 675 "
+        "pairs), mixed with the training file by the proportional multi-dataset sampler; CoSENT, lr 1e-4 (not "
+        "re-tuned). The MNRL version measured validation 0.488 / natural_dev 0.602 at its best lr (GPU sweep).",
+        TrainConfig(learning_rate=1e-4, loss="CoSENTLoss", extra_train=(STANCE_TRIPLETS, *NATURAL_PAIRS)),
+    ),
+    ModelSpec(
+        "lora-natural-mix", "lora",
+        "natural-mix's recipe on LoRA (lora's adapter: r=8, alpha=16, q/k/v) at lora's validated lr 3e-3 (not "
+        "re-tuned for CoSENT).",
+        TrainConfig(learning_rate=3e-3, loss="CoSENTLoss", extra_train=(STANCE_TRIPLETS, *NATURAL_PAIRS), **LORA_CONFIG),
+    ),
+)
+MODELS.update({spec.name: spec for spec in RECIPES})
 
 FINE_TUNED = tuple(name for name, spec in MODELS.items() if spec.trains)
 

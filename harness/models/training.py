@@ -22,6 +22,7 @@ from harness.models import distributed
 from harness.paths import base_model_path
 from harness.data.scored_sets import VALIDATION, require_selection
 from harness.models.registry import ModelSpec
+from harness.models.training_data import make_objective_loss, training_datasets
 
 LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
 
@@ -73,17 +74,36 @@ def parameter_counts(model) -> tuple[int, int]:
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
-def _pairs_dataset(frame: pd.DataFrame):
-    from datasets import Dataset
-
-    return Dataset.from_dict({
-        "sentence1": frame["text_1"].tolist(),
-        "sentence2": frame["text_2"].tolist(),
-        "score": frame["label"].astype(float).tolist(),  # CosineSimilarityLoss: 1 -> cos 1.0, 0 -> cos 0.0
-    })
-
-
 LOSSES = ("CosineSimilarityLoss", "CoSENTLoss", "AnglELoss")
+#: the name under which a recipe's instruction is saved as the model's default prompt
+PROMPT_NAME = "dating"
+
+
+class PeakRSS:
+    """The process's peak resident memory while the block runs (sampled every 0.2 s with psutil, MB)."""
+
+    def __enter__(self):
+        import threading
+
+        import psutil
+
+        self._process, self._stop, self.peak_mb = psutil.Process(), threading.Event(), 0.0
+        self._sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        self.peak_mb = max(self.peak_mb, round(self._process.memory_info().rss / 2**20, 1))
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
 
 
 def make_loss(name: str, model):
@@ -123,6 +143,11 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     cfg = spec.config
     set_seed(cfg.seed)
     model = load_base_model(quantization=cfg.quantization)
+    if cfg.prompt:  # saved with the model: a plain SentenceTransformer(path).encode applies it by default
+        model.prompts = {**model.prompts, PROMPT_NAME: cfg.prompt}
+        model.default_prompt_name = PROMPT_NAME
+    # before the adapter: hard negatives are mined with the untrained base (as the recipe's data, not its weights)
+    train_dataset, data_record = training_datasets(cfg, train_frame, model)
     if spec.kind == "lora":
         attach_lora(model, spec)
     trainable, total = parameter_counts(model)
@@ -133,6 +158,8 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     world = distributed.world_size()
     if cfg.batch_size % world:
         raise ValueError(f"batch size {cfg.batch_size} does not split evenly over {world} processes")
+    from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
+
     with tempfile.TemporaryDirectory(prefix="harness-trainer-") as scratch:
         args = SentenceTransformerTrainingArguments(
             # the same effective batch on any world size: each of W processes takes batch/W pairs per step
@@ -143,17 +170,27 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
             eval_strategy="steps", eval_steps=cfg.eval_steps, logging_steps=cfg.eval_steps, save_strategy="no",
             report_to="none", use_cpu=not cuda_available(), disable_tqdm=not (progress and progress_lines.wants_bar()),
             bf16=bool(cfg.quantization) or cfg.precision == "bf16",
+            prompts=cfg.prompt or None,
+            # MNRL: a text twice in one batch would be its own in-batch negative
+            batch_sampler=BatchSamplers.NO_DUPLICATES if cfg.objective == "mnrl" else BatchSamplers.BATCH_SAMPLER,
+            multi_dataset_batch_sampler=MultiDatasetBatchSamplers.PROPORTIONAL,
         )
-        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=_pairs_dataset(train_frame),
-                                             loss=make_loss(cfg.loss, model), evaluator=evaluator)
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset,
+                                             loss=make_objective_loss(cfg, model), evaluator=evaluator)
         if progress and not progress_lines.wants_bar():  # a log or pytest: periodic lines instead of a bar
             trainer.add_callback(progress_lines.training_callback(spec.name, data_name))
         if distributed.is_main():
-            progress_lines.emit(f"training {spec.name} on {data_name}: {len(train_frame)} pairs, {cfg.epochs} epochs, "
-                                f"lr {cfg.learning_rate:g}, {cfg.loss}, {trainable:,} of {total:,} parameters trainable"
+            what = cfg.loss if cfg.objective == "pairs" else "MNRL"
+            if cfg.matryoshka_dims:
+                what = f"Matryoshka({what}, {'/'.join(map(str, cfg.matryoshka_dims))})"
+            sizes = ", ".join(f"{name} {len(part)}" for name, part in
+                              (train_dataset.items() if hasattr(train_dataset, "items") else [("rows", train_dataset)]))
+            progress_lines.emit(f"training {spec.name} on {data_name}: {sizes}, {cfg.epochs} epochs, "
+                                f"lr {cfg.learning_rate:g}, {what}, {trainable:,} of {total:,} parameters trainable"
                                 + (f", {world} processes x batch {cfg.batch_size // world}" if world > 1 else ""))
         started = time.perf_counter()
-        trainer.train()
+        with PeakRSS() as memory:
+            trainer.train()
         wall = time.perf_counter() - started
     history = spearman_history(trainer.state.log_history, monitored)
     if history and history[-1]["step"] == trainer.state.global_step:
@@ -185,7 +222,12 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
         "world_size": world,
         "per_device_batch_size": cfg.batch_size // world,
         "effective_batch_size": cfg.batch_size,
-        "loss": cfg.loss,
+        "loss": cfg.loss if cfg.objective == "pairs" else "MultipleNegativesRankingLoss",
+        "objective": cfg.objective,
+        "matryoshka_dims": list(cfg.matryoshka_dims),
+        "prompt": cfg.prompt,
+        "training_data": data_record,
+        "peak_rss_mb": memory.peak_mb,
         "threads": os.cpu_count(),
     }
     (Path(out_dir) / "training_info.json").write_text(json.dumps(info, indent=2))

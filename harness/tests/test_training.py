@@ -68,3 +68,41 @@ def test_progress_lines_carry_step_epoch_elapsed_and_eta():
         progress.set_sink(None)
     assert len(lines) == 3
     assert "training standard on default/dating_pairs.jsonl: step 30/300 (epoch 0.40/4), 12s elapsed, ETA 1m48s" in lines[1]
+
+
+def test_mnrl_trains_on_label_one_pairs_with_label_zero_partners_as_negatives(tmp_path):
+    """MNRL never turns a label-0 row into a positive; the anchor's label-0 partner is its hard negative."""
+    from harness.models.training_data import hard_negative_triplets
+
+    frame = pd.DataFrame({
+        "text_1": ["boy: I love hiking", "boy: I love hiking", "girl: Family comes first", "girl: Family comes first"],
+        "text_2": ["girl: Mountains every weekend", "girl: Sofa all weekend", "boy: My family is everything",
+                   "boy: I never call my parents"],
+        "label": [1, 0, 1, 0],
+    })
+    triplets, counts = hard_negative_triplets(frame, model=None)
+    assert counts == {"positives": 2, "label0_partner": 2, "mined": 0, "dropped": 0}
+    assert set(zip(triplets["anchor"], triplets["positive"], triplets["negative"])) == {
+        ("boy: I love hiking", "girl: Mountains every weekend", "girl: Sofa all weekend"),
+        ("girl: Family comes first", "boy: My family is everything", "boy: I never call my parents"),
+    }
+    spec = tiny("mnrl-matryoshka")
+    info = train(spec, frame, frame, tmp_path, {"train": "test"}, data_name="tiny", progress=False)
+    assert info["steps"] == 1 and info["loss"] == "MultipleNegativesRankingLoss"
+    assert info["training_data"]["train"]["label0_partner"] == 2 and info["peak_rss_mb"] > 0
+
+
+def test_instruct_saves_its_prompt_as_the_default_and_encoding_without_it_differs(tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    from harness.models.registry import INSTRUCTION
+
+    spec = tiny("instruct")
+    train(spec, PAIRS, PAIRS, tmp_path, {"train": "test"}, data_name="tiny", progress=False)
+    plain = SentenceTransformer(str(tmp_path), device="cpu", local_files_only=True)  # as a user would load it
+    assert plain.default_prompt_name and plain.prompts[plain.default_prompt_name] == INSTRUCTION
+    texts = PAIRS["text_1"].tolist()
+    harness_vectors = encode(load_model(spec, tmp_path), texts)
+    assert np.allclose(encode(plain, texts), harness_vectors, atol=1e-6)
+    without = plain.encode(texts, prompt="", normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(without - harness_vectors).max() > 1e-3, "the prompt did not change the vectors"
