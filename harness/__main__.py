@@ -112,8 +112,46 @@ def _evaluate(args: argparse.Namespace) -> int:
     for r in results:
         print(f"{r.outcome:>14}  {r.model:<17} {r.criterion.id:<{width}}  {r.message}")
     print(f"\n{counts_sentence(outcome_counts(results))}; missing: {run.missing() or 'none'}")
+    for verdict in run.verdicts(results).values():
+        print(f"verdict {verdict.line()}")
     print(run.run_folder)
     return 1 if any(r.outcome in ("fail", "impossible", "target-met") for r in results) else 0
+
+
+def _verdict(args: argparse.Namespace) -> int:
+    """DEPLOY / REVIEW / FAIL for one model from its criteria on the dataset; exit 0 / 1 / 2, reasons listed."""
+    from harness.evaluation.verdict import EXIT_CODES
+    from harness.pipeline import Run
+
+    dataset = load_dataset(args.dataset)
+    run = Run(dataset, ["baseline", args.model])
+    results = run.criteria_results()
+    verdict = run.verdicts(results)[args.model]
+    print(f"{args.model} on {dataset.name}: {verdict.decision} ({verdict.gates} gates, {verdict.targets} targets judged)")
+    for reason in verdict.reasons:
+        print(f"  - {reason}")
+    print(f"exit {EXIT_CODES[verdict.decision]} (DEPLOY 0, REVIEW 1, FAIL 2); rows in {run.run_folder / 'criteria.json'}")
+    run.write_summary(results)
+    return verdict.exit_code
+
+
+def _recommend(args: argparse.Namespace) -> int:
+    """The leaderboard of the recipes on every scored set and the model the selection-only rule recommends."""
+    from harness.models.registry import resolve_model_names
+    from harness.pipeline import Run
+    from harness.report.summary import table_markdown
+
+    dataset = load_dataset(args.dataset)
+    run = Run(dataset, resolve_model_names(args.model or ["all"]))
+    board = run.leaderboard()
+    print(table_markdown(board["rows"]))
+    if len(board["lora_ratios"]) > 1:
+        print()
+        print(table_markdown(board["lora_ratios"]))
+    for name, reason in board["missing"].items():
+        print(f"not run: {reason}")
+    print(f"\nrecommended: {board['recommended']} ({board['reason']})")
+    return 0 if board["recommended"] else 1
 
 
 def _cache(args: argparse.Namespace) -> int:
@@ -263,6 +301,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", default=str(DEFAULT_DATASET))
     evaluate.add_argument("--eval-file", help="also score the criteria on this eval JSONL")
     evaluate.set_defaults(func=_evaluate)
+
+    verdict = sub.add_parser("verdict", help="DEPLOY/REVIEW/FAIL for a model with the rows that decided it "
+                             "(exit 0 DEPLOY, 1 REVIEW, 2 FAIL)")
+    verdict.add_argument("--model", required=True)
+    verdict.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    verdict.set_defaults(func=_verdict)
+
+    recommend = sub.add_parser("recommend", help="leaderboard of the recipes on every scored set; prints the model "
+                               "the selection-only rule recommends")
+    recommend.add_argument("--model", action="append", help="repeatable (default: all)")
+    recommend.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    recommend.set_defaults(func=_recommend)
 
     cache = sub.add_parser("cache", help="list, verify (hash every file) or prune (stale artifacts; dry run unless --yes) "
                            "the models/ cache")

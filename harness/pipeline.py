@@ -27,6 +27,7 @@ from harness.data.scored_sets import (EVAL, NATURAL_TEST, SCORED_SETS, VALIDATIO
 from harness.evaluation import behavioural
 from harness.evaluation.criteria import BEHAVIOURAL, CEILINGS, GATE, NEGATED, TARGET, Criterion, cases
 from harness.evaluation.evaluator import PairEvaluator
+from harness.evaluation.ranking import matryoshka_curve, ranking_metrics
 from harness.evaluation.metrics import (auc_roc, cluster_purity, cosine_scores, difference_ci, hdbscan_clusters,
                                         pair_vectors, threshold_sweep, umap_projection)
 from harness.models.cache import cached_array, cached_json
@@ -35,7 +36,7 @@ from harness.paths import DEFAULT_DATASET, run_dir
 from harness.report import charts
 
 #: Bump whenever a metric's definition changes: it is part of every metrics cache key.
-METRICS_VERSION = 2
+METRICS_VERSION = 3  # 3: ranking metrics, Matryoshka curve, transfer-threshold decisions
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -51,12 +52,14 @@ class CriterionResult:
     n: int | None
     outcome: str  # "pass", "fail", "target-missed", "target-met", "impossible", "reported", "unavailable"
     message: str
+    ceiling: float | None = None  # the metric's best possible value on this set's labels, where it has one
 
     def to_dict(self) -> dict:
         c = self.criterion
         return {"model": self.model, "criterion": c.id, "metric": c.metric, "scored_on": c.scored_on, "op": c.op,
                 "threshold": c.threshold, "status": c.status, "value": self.value, "ci95": self.ci, "n": self.n,
-                "outcome": self.outcome, "message": self.message, "source": c.source}
+                "outcome": self.outcome, "message": self.message, "source": c.source,
+                "ceiling": None if self.ceiling is None else round(self.ceiling, 4)}
 
 
 class Run:
@@ -147,6 +150,12 @@ class Run:
                 threshold = None if set_name == VALIDATION else self.threshold(name)
                 with progress.step(f"metrics and bootstrap CIs: {name} on {set_name} (n={len(frame)})"):
                     result = PairEvaluator(scored_set, frame, threshold).compute(scores)
+                e1, e2 = ref.pair_embeddings(frame)
+                with progress.step(f"ranking metrics and Matryoshka curve: {name} on {set_name}"):
+                    ranking = ranking_metrics(frame, e1, e2)
+                    result.setdefault("ci95", {}).update(ranking.pop("ci95"))
+                    result.update(ranking)
+                    result["matryoshka"] = matryoshka_curve(frame, e1, e2)
                 if scored_set.clustering:
                     result.update(cluster_purity(hdbscan_clusters(self.projection(name, set_name)), frame["label"].to_numpy()))
                 if set_name == NATURAL_TEST:
@@ -214,8 +223,10 @@ class Run:
         return outcome
 
     def _judge(self, criterion: Criterion, model: str) -> CriterionResult:
+        ceiling = None
+
         def result(value, ci, n, outcome, message):
-            return CriterionResult(criterion, model, value, ci, n, outcome, message)
+            return CriterionResult(criterion, model, value, ci, n, outcome, message, ceiling)
 
         try:
             if criterion.scored_on == BEHAVIOURAL:
@@ -231,7 +242,9 @@ class Run:
         ci_text = f" [95% CI {ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
         stated = f"{model}: {criterion.metric} {value:.3f}{ci_text}"
         ceiling_key = CEILINGS.get(criterion.metric)
-        if ceiling_key and criterion.scored_on != BEHAVIOURAL and not criterion.holds(m[ceiling_key]):
+        if ceiling_key and criterion.scored_on != BEHAVIOURAL:
+            ceiling = m[ceiling_key]
+        if ceiling is not None and not criterion.holds(ceiling):
             return result(value, ci, n, "impossible", f"{stated}: threshold {criterion.threshold:g} is impossible {where}: "
                                                        f"its ceiling at perfect separation is {m[ceiling_key]:.3f}")
         holds = criterion.holds(value)
@@ -247,6 +260,36 @@ class Run:
             return result(value, ci, n, "target-met" if holds else "target-missed",
                           f"{stated} {comparison} {where} (target " + ("met: promote it to a gate)" if holds else "not met yet)"))
         return result(value, ci, n, "pass" if holds else "fail", f"{stated} {comparison} {where}")
+
+    def verdicts(self, results: list[CriterionResult]) -> dict:
+        """DEPLOY/REVIEW/FAIL per selected model (the baseline is the 'before', not a candidate). A model that cannot
+        run here for a known reason (QLoRA without CUDA, no curated file yet) gets none; one that broke is FAIL."""
+        from harness.evaluation.verdict import decide_all
+
+        expected = [n for n in self.names if (err := self.failure(n)) is not None and err.expected]
+        return decide_all(results, [n for n in self.names if n not in expected])
+
+    def leaderboard(self) -> dict:
+        """Every selected model on every scored set (issue #10's leaderboard), the recommendation (selection sets
+        only) and the LoRA/full ratios. Models that cannot run here are left out and named."""
+        from harness.evaluation import leaderboard
+
+        metrics, extras = {}, {}
+        for name in self.names:
+            try:
+                metrics[name] = {s: self.metrics(name, s) for s in self.frames.available()}
+                info = self.training_info(name) or {}
+                artifact = self.ref(name).artifact()
+                rates = behavioural.pass_rates(self.behavioural(name))
+                extras[name] = {"behavioural": rates["all"]["rate"], "wall_time_s": info.get("wall_time_s"),
+                                "peak_rss_mb": info.get("peak_rss_mb"), "trainable": info.get("trainable_parameters"),
+                                "artifact_mb": sum(p.stat().st_size for p in artifact.rglob("*") if p.is_file()) / 1e6
+                                if artifact else None}
+            except ModelUnavailable:
+                metrics.pop(name, None)
+        chosen, reason = leaderboard.recommend(metrics)
+        return {"rows": leaderboard.rows(metrics, extras), "recommended": chosen, "reason": reason,
+                "lora_ratios": leaderboard.lora_ratios(metrics), "missing": self.missing()}
 
     def criteria_results(self) -> list[CriterionResult]:
         return [self.judge(c, m) for c, m in self.criteria_cases()]
@@ -320,13 +363,33 @@ class Run:
         counts = outcome_counts(results)
         tables = "\n\n".join(f"{s} (role {get_scored_set(s).role}):\n\n{table_markdown(results_table(metrics, s))}"
                              for s in SCORED_SETS if any(s in v for v in metrics.values()))
-        text = (f"{sentence}\n\n{counts_sentence(counts)}\n\n{tables}\n\n"
+        verdicts = self.verdicts(results)
+        verdict_table = "| model | verdict | deciding rows |\n|---|---|---|\n" + "\n".join(
+            f"| {v.model} | {v.decision} | {'; '.join(v.reasons[:3]) + (f' (+{len(v.reasons) - 3} more)' if len(v.reasons) > 3 else '') or 'every gate CI clears; no target missed'} |"
+            for v in verdicts.values())
+        text = (f"{sentence}\n\n{counts_sentence(counts)}\n\n{verdict_table}\n\n{tables}\n\n"
                 f"dataset {self.dataset.root} sha256 {self.dataset.digest}; harness {__version__}\n")
         write_atomic(self.run_folder / "summary.md", text.encode())
         write_atomic(self.run_folder / "summary.json", json.dumps(
-            {"headline": sentence, "counts": counts, "metrics": metrics, "missing": self.missing()}, indent=2, default=str).encode())
+            {"headline": sentence, "counts": counts, "verdicts": {m: v.to_dict() for m, v in verdicts.items()},
+             "metrics": metrics, "missing": self.missing()}, indent=2, default=str).encode())
         write_atomic(self.run_folder / "criteria.json", json.dumps([r.to_dict() for r in results], indent=2).encode())
+        self.write_model_cards(verdicts)
         return text
+
+    def write_model_cards(self, verdicts: dict) -> None:
+        """Add this run's evidence to each trained model's own card (``README.md`` in its artifact folder)."""
+        from harness.report.model_card import evidence_markdown, write_evidence
+
+        for name in self.runnable:
+            ref = self.ref(name)
+            if not ref.spec.trains or ref.source is not None:
+                continue
+            by_set = {s: m for (n, s), m in self._metrics.items() if n == name}
+            rates = behavioural.pass_rates(self._behavioural[name]) if name in self._behavioural else None
+            roles = {s: get_scored_set(s).role for s in by_set}
+            write_evidence(ref.artifact(), evidence_markdown(name, self.dataset.name, ref.training_info(), by_set, roles,
+                                                             rates, verdicts.get(name)))
 
 
 def outcome_counts(results: list[CriterionResult]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from harness.evaluation.behavioural import pass_rates
-from harness.evaluation.criteria import BEHAVIOURAL, CHARTS_FOR_METRIC, TARGET
+from harness.evaluation.criteria import BEHAVIOURAL, TARGET, charts_deciding
 
 pytestmark = pytest.mark.model
 
@@ -26,9 +26,10 @@ def test_criterion(criterion_case, store, evidence, request):
         (pytest.skip if failure is not None and failure.expected else pytest.fail)(result.message)
     request.node.user_properties.append(("result", result.to_dict()))
     evidence.json("result", result.to_dict())
-    drawn_on = next((m for m in store.run.names if m in criterion.models), None)  # each chart once, on one row
-    for chart in CHARTS_FOR_METRIC.get(criterion.metric, ()) if model == drawn_on else ():
-        if chart != "training_curves" or len(store.runnable) > 1:
+    # each chart once per session, on the first row of the criterion it decides (its metric on its scored set)
+    for chart in charts_deciding(criterion) if model != "baseline" else ():
+        if chart not in store.attached and (chart != "training_curves" or len(store.runnable) > 1):
+            store.attached.add(chart)
             evidence.png(chart, store.chart(chart))
     if criterion.scored_on == BEHAVIOURAL:
         failed = [r for r in store.behavioural(model) if not r["passed"] and criterion.metric == f"behavioural_{r['kind'].lower()}_pass_rate"]

@@ -116,6 +116,15 @@ CHARTS_FOR_METRIC: dict[str, tuple[str, ...]] = {
     "behavioural_inv_pass_rate": ("behavioural_pass_rates",),
 }
 
+#: The scored set whose rows a chart is drawn from (the charts show the eval set unless named here).
+CHART_SET = {"natural_buckets": NATURAL_TEST, "behavioural_pass_rates": BEHAVIOURAL}
+
+
+def charts_deciding(criterion: Criterion) -> tuple[str, ...]:
+    """The charts behind this criterion's number: its metric's charts, drawn from the set it is scored on."""
+    return tuple(c for c in CHARTS_FOR_METRIC.get(criterion.metric, ()) if CHART_SET.get(c, EVAL) == criterion.scored_on)
+
+
 #: Metrics bounded by the labels of the scored set, with the key of their ceiling in the metrics dict.
 CEILINGS = {"cosine_spearman": "spearman_ceiling"}
 

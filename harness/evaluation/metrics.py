@@ -87,6 +87,20 @@ def threshold_sweep(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
             "precision": float(precision[best]), "recall": float(recall[best])}
 
 
+def at_threshold(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    """Decisions at a threshold fitted beforehand (validation), under ``BinaryClassificationEvaluator``'s names;
+    ``cosine_ap`` (average precision) does not depend on the threshold."""
+    predicted = (scores >= threshold).astype(int)
+    return {
+        "cosine_accuracy": float(skm.accuracy_score(labels, predicted)),
+        "cosine_precision": float(skm.precision_score(labels, predicted, zero_division=0)),
+        "cosine_recall": float(skm.recall_score(labels, predicted, zero_division=0)),
+        "cosine_f1": float(skm.f1_score(labels, predicted, zero_division=0)),
+        "cosine_mcc": float(skm.matthews_corrcoef(labels, predicted)),
+        "cosine_ap": float(skm.average_precision_score(labels, scores)) if 0 < labels.sum() < labels.size else float("nan"),
+    }
+
+
 def false_positives_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, threshold: float) -> dict[str, int]:
     """Metric 4: incompatible pairs scored at or above the threshold, counted per group (pair_type)."""
     mask = (labels == 0) & (scores >= threshold)
@@ -208,7 +222,11 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, groups: dict[str, np
         "n": int(labels.size), "n_compatible": int(labels.sum()), "n_incompatible": int((labels == 0).sum()),
         "cosine_spearman": cosine_spearman(scores, labels), "spearman_ceiling": spearman_ceiling(labels),
         "auc_roc": auc_roc(scores, labels), "compatibility_margin": compatibility_margin(scores, labels),
-        "cohens_d": cohens_d(scores, labels), "welch_t": t, "welch_p": p, **sweep,
+        "cohens_d": cohens_d(scores, labels), "welch_t": t, "welch_p": p,
+        # the oracle: the best F1 over thresholds chosen on this very set (labelled as such in the report)
+        "best_threshold": sweep["best_threshold"], "best_f1": sweep["best_f1"], "oracle_accuracy": sweep["accuracy"],
+        "oracle_precision": sweep["precision"], "oracle_recall": sweep["recall"],
+        **at_threshold(scores, labels, applied),
         "distributions": label_distributions(scores, labels),
         "threshold": applied, "threshold_source": "oracle (this set)" if threshold is None else "fitted on a selection set",
         "accuracy_at_threshold": float(((scores >= applied) == (labels == 1)).mean()),

@@ -9,7 +9,14 @@ import html
 
 from harness.data.scored_sets import EVAL
 
-HEADLINE_METRICS = ("cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "best_f1", "cluster_purity")
+HEADLINE_METRICS = ("cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "cosine_f1", "cluster_purity")
+#: Ranking (InformationRetrievalEvaluator over the set's texts; CIs over queries)
+RANKING_COLUMNS = ("ndcg@10", "mrr@10", "recall@1", "recall@5", "recall@10", "map@100", "compatible_above_incompatible")
+#: Decisions at the validation-fit threshold, applied unchanged (BinaryClassificationEvaluator's names); the
+#: oracle best F1 on the set itself last, labelled as such
+TRANSFER_COLUMNS = ("threshold", "cosine_accuracy", "cosine_precision", "cosine_recall", "cosine_f1", "cosine_mcc",
+                    "cosine_ap", "best_f1")
+TRANSFER_LABELS = {"threshold": "validation threshold", "best_f1": "oracle best F1 (this set)"}
 
 
 def _best_tuned(metrics: dict[str, dict]) -> str | None:
@@ -63,3 +70,46 @@ def table_html(rows: list[list[str]]) -> str:
 def table_markdown(rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows[1:]])
+
+
+def metric_table(metrics: dict[str, dict], split: str, columns: tuple[str, ...], labels: dict | None = None,
+                 with_ci: bool = True) -> list[list[str]]:
+    """Rows of model x ``columns`` for one scored set (value [95% CI] where an interval exists)."""
+    labels = labels or {}
+    rows = [["model", *(labels.get(c, c) for c in columns)]]
+    for model, by_split in metrics.items():
+        if split in by_split:
+            s = by_split[split]
+            rows.append([model, *(_cell(s, c) if with_ci else (f"{s[c]:.3f}" if c in s else "–") for c in columns)])
+    return rows
+
+
+def matryoshka_table(metrics: dict[str, dict], split: str, metric: str = "auc_roc") -> list[list[str]]:
+    """Rows of model x truncation dimension for one metric (Spearman, AUC or NDCG@10)."""
+    dims = None
+    rows = []
+    for model, by_split in metrics.items():
+        curve = by_split.get(split, {}).get("matryoshka")
+        if curve:
+            dims = dims or list(curve)
+            rows.append([model, *(f"{curve[d][metric]:.3f}" if curve[d].get(metric) is not None else "–" for d in dims)])
+    return [["model", *(f"{metric}@{d}" for d in dims or [])], *rows] if rows else [["model"]]
+
+
+def table_text(rows: list[list[str]]) -> str:
+    """A fixed-width text table (the terminal summary)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def evidence_text(metrics: dict[str, dict], sets: list[str]) -> str:
+    """Ranking, transfer-threshold and Matryoshka tables per scored set, as text."""
+    parts = []
+    for split in sets:
+        if not any(split in v for v in metrics.values()):
+            continue
+        parts.append(f"[{split}] ranking (value [95% CI over queries])\n" + table_text(metric_table(metrics, split, RANKING_COLUMNS)))
+        parts.append(f"[{split}] at the validation-fit threshold\n"
+                     + table_text(metric_table(metrics, split, TRANSFER_COLUMNS, TRANSFER_LABELS, with_ci=False)))
+        parts.append(f"[{split}] Matryoshka (AUC by truncate_dim)\n" + table_text(matryoshka_table(metrics, split)))
+    return "\n\n".join(parts)

@@ -1,0 +1,82 @@
+"""One row per recipe on every scored set, and the recommendation rule (issue #10).
+
+The rule, in code (:func:`recommend`), reads selection sets only: among the recipes whose final validation
+Spearman is within ``SPEARMAN_SLACK`` of the best, the one with the highest natural_dev AUC (ties: the higher
+validation Spearman, then the name). Eval, leak-free eval and natural_test are shown, never read by the rule.
+"""
+
+from __future__ import annotations
+
+from harness.data.scored_sets import EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST, VALIDATION, require_selection
+
+SPEARMAN_SLACK = 0.01
+BUCKETS = ("paraphrase_compatible", "complementary_compatible", "topical_incompatible", "dealbreaker")
+#: (column, scored set, metric)
+COLUMNS = (
+    ("validation Spearman", VALIDATION, "cosine_spearman"),
+    ("eval Spearman", EVAL, "cosine_spearman"),
+    ("eval AUC", EVAL, "auc_roc"),
+    ("leak-free AUC", EVAL_LEAK_FREE, "auc_roc"),
+    ("natural_dev AUC", NATURAL_DEV, "auc_roc"),
+    ("natural_test AUC", NATURAL_TEST, "auc_roc"),
+    ("natural_test margin", NATURAL_TEST, "compatibility_margin"),
+)
+
+
+def cell(metrics: dict | None, name: str, ci: bool = True) -> str:
+    if not metrics or metrics.get(name) is None:
+        return "–"
+    interval = metrics.get("ci95", {}).get(name) if ci else None
+    return f"{metrics[name]:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
+
+
+def recommend(selection: dict[str, dict[str, dict]]) -> tuple[str | None, str]:
+    """(model, reason) from ``{model: {"validation": metrics, "natural_dev": metrics}}``; selection sets only."""
+    for set_name in (VALIDATION, NATURAL_DEV):
+        require_selection(set_name)
+    scored = {m: (v[VALIDATION]["cosine_spearman"], v[NATURAL_DEV]["auc_roc"]) for m, v in selection.items()
+              if m != "baseline" and VALIDATION in v and NATURAL_DEV in v}
+    if not scored:
+        return None, "no fine-tuned model has both selection sets scored"
+    best = max(s for s, _ in scored.values())
+    eligible = {m: v for m, v in scored.items() if v[0] >= best - SPEARMAN_SLACK}
+    chosen = max(eligible, key=lambda m: (eligible[m][1], eligible[m][0], m))
+    return chosen, (f"highest natural_dev AUC ({eligible[chosen][1]:.3f}) among the {len(eligible)} recipes within "
+                    f"{SPEARMAN_SLACK} of the best validation Spearman ({best:.3f}): {', '.join(sorted(eligible))}")
+
+
+def rows(metrics: dict[str, dict[str, dict]], extras: dict[str, dict]) -> list[list[str]]:
+    """The leaderboard as rows (header first): metrics per scored set with CIs, natural-test bucket means,
+    behavioural pass rate, training time, peak RSS, artifact size and trainable parameters."""
+    header = ["model", *(c for c, _, _ in COLUMNS), *(f"cos {b}" for b in BUCKETS), "behavioural pass rate",
+              "train time (s)", "peak RSS (MB)", "artifact (MB)", "trainable params"]
+    out = [header]
+    for model, by_set in metrics.items():
+        natural = by_set.get(NATURAL_TEST, {}).get("mean_cosine_by_bucket", {})
+        extra = extras.get(model, {})
+        out.append([model, *(cell(by_set.get(s), m) for _, s, m in COLUMNS),
+                    *(f"{natural[b]:.3f}" if b in natural else "–" for b in BUCKETS),
+                    f"{extra['behavioural']:.2f}" if extra.get("behavioural") is not None else "–",
+                    f"{extra['wall_time_s']:.0f}" if extra.get("wall_time_s") is not None else "–",
+                    f"{extra['peak_rss_mb']:.0f}" if extra.get("peak_rss_mb") is not None else "–",
+                    f"{extra['artifact_mb']:.1f}" if extra.get("artifact_mb") is not None else "–",
+                    f"{extra['trainable']:,}" if extra.get("trainable") is not None else "–"])
+    return out
+
+
+#: LoRA rows and the full fine-tune with the same recipe (LoRA stays a first-class row)
+LORA_PAIRS = (("lora", "standard"), ("lora-natural-mix", "natural-mix"))
+
+
+def lora_ratios(metrics: dict[str, dict[str, dict]]) -> list[list[str]]:
+    """LoRA / full fine-tune with the same recipe, per scored set (AUC and Spearman)."""
+    out = [["LoRA / full", *(s for s in (VALIDATION, EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST))]]
+    for lora, full in LORA_PAIRS:
+        if lora in metrics and full in metrics:
+            row = [f"{lora} / {full} (AUC; Spearman)"]
+            for s in out[0][1:]:
+                a, b = metrics[lora].get(s), metrics[full].get(s)
+                row.append(f"{a['auc_roc'] / b['auc_roc']:.3f}; {a['cosine_spearman'] / b['cosine_spearman']:.3f}"
+                           if a and b and b["auc_roc"] and b["cosine_spearman"] else "–")
+            out.append(row)
+    return out
