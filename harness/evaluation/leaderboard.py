@@ -31,7 +31,7 @@ def cell(metrics: dict | None, name: str, ci: bool = True) -> str:
 
 
 def recommend(selection: dict[str, dict[str, dict]]) -> tuple[str | None, str]:
-    """(model, reason) from ``{model: {"validation": metrics, "natural_dev": metrics}}``; selection sets only."""
+    """(model, reason) from ``{model: {set name: metrics}}``; reads the validation and natural_dev sets only."""
     for set_name in (VALIDATION, NATURAL_DEV):
         require_selection(set_name)
     scored = {m: (v[VALIDATION]["cosine_spearman"], v[NATURAL_DEV]["auc_roc"]) for m, v in selection.items()

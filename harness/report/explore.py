@@ -94,7 +94,7 @@ def pairs_script(frames: dict[str, pd.DataFrame]) -> str:
     return f"<script>window.HARNESS_PAIRS = {payload};</script>"
 
 
-def umap_svg(points: np.ndarray, frame: pd.DataFrame, scores: np.ndarray, model: str, set_name: str = "eval",
+def umap_svg(points: np.ndarray, frame: pd.DataFrame, scores: np.ndarray, model: str, set_name: str,
              size: int = 420) -> str:
     """A scatter of the 2-D projection; each point names its row of ``HARNESS_PAIRS`` and its cosine, for the tooltip."""
     points = np.asarray(points, dtype=float)
@@ -214,7 +214,7 @@ def report_sections(run, results) -> str:
                           + "".join(table_html(matryoshka_table(mine, s, m)) for m in ("auc_roc", "cosine_spearman", "ndcg@10")))
         try:
             threshold = run.threshold(model)
-            umap = umap_svg(run.projection(model, EVAL), frames[EVAL], run.scores(model, EVAL), model) if EVAL in frames else None
+            umap = umap_svg(run.projection(model, EVAL), frames[EVAL], run.scores(model, EVAL), model, EVAL) if EVAL in frames else None
             errors = {s: error_rows(frames[s], run.scores(model, s), run.scores(baseline, s) if baseline else None, threshold)
                       for s in sets if s in mine[model]}
             side = (NATURAL_TEST, run.scores(model, NATURAL_TEST), run.scores(baseline, NATURAL_TEST)) \
