@@ -7,7 +7,8 @@ checks are not generated (an empty parameter set, reported as skipped). The expo
 * Spearman and AUC of the export within 1% (relative) of the PyTorch model's;
 * per-text cosine between the export's embedding and the PyTorch model's: mean >= 0.99, min >= 0.95 (the worst
   texts are named in the failure and attached as evidence);
-* every success criterion the PyTorch model is judged on gets the same outcome for the export (the verdict);
+* the export gets the PyTorch model's verdict (DEPLOY / REVIEW / FAIL over the same criteria; rows that move
+  are attached);
 * a LoRA export encodes like the PyTorch adapter, not like the base model (an unmerged adapter exported as the base
   would pass the other checks against a base-model reference, and fail here).
 """
@@ -102,15 +103,20 @@ def test_export_embeddings_match_pytorch(exported_model, store, evidence):
 
 
 def test_export_keeps_the_verdict(exported_model, store, evidence):
-    """Every success criterion the PyTorch model is judged on has the same outcome for its export."""
+    """The export gets the PyTorch model's verdict (DEPLOY / REVIEW / FAIL over the same criteria); rows whose outcome
+    moves are attached as evidence, with the behavioural cases that flip."""
+    from harness.evaluation.verdict import decide
+
     source = _source(exported_model)
-    rows, changed = [], []
+    rows, changed, before_results, after_results = [], [], [], []
     for criterion, model in cases([source], default_data=store.default_data):
         if model != source:
             continue
         before, after = store.run.judge(criterion, source), store.run.judge(criterion, exported_model)
         if before.outcome == "unavailable":
             pytest.skip(before.message)
+        before_results.append(before)
+        after_results.append(after)
         rows.append({"criterion": criterion.id, "pytorch": before.outcome, "export": after.outcome,
                      "pytorch_value": before.value, "export_value": after.value})
         if after.outcome != before.outcome:
@@ -118,9 +124,12 @@ def test_export_keeps_the_verdict(exported_model, store, evidence):
                            f"({after.value if after.value is None else round(after.value, 4)})"
                            + (f" [cases that flip: {_flipped_cases(store, source, exported_model, criterion)}]"
                               if criterion.scored_on == BEHAVIOURAL else ""))
-    evidence.json("verdicts", rows)
+    pytorch, export = decide(before_results, source), decide(after_results, exported_model)
+    evidence.json("verdicts", {"pytorch": pytorch.to_dict(), "export": export.to_dict(), "rows": rows,
+                               "rows whose outcome moved": changed})
     assert rows, f"no criterion judges {source}"
-    assert not changed, f"{exported_model} changes the verdict of {source}: " + "; ".join(changed)
+    assert export.decision == pytorch.decision, (
+        f"{exported_model} is {export.decision}, {source} is {pytorch.decision}: " + "; ".join(changed))
 
 
 def _flipped_cases(store, source: str, exported: str, criterion) -> str:

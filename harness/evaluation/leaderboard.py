@@ -76,7 +76,7 @@ def lora_ratios(metrics: dict[str, dict[str, dict]]) -> list[list[str]]:
             row = [f"{lora} / {full} (AUC; Spearman)"]
             for s in out[0][1:]:
                 a, b = metrics[lora].get(s), metrics[full].get(s)
-                row.append(f"{a['auc_roc'] / b['auc_roc']:.3f}; {a['cosine_spearman'] / b['cosine_spearman']:.3f}"
-                           if a and b and b["auc_roc"] and b["cosine_spearman"] else "–")
+                row.append("; ".join(f"{a[m] / b[m]:.3f}" if a and b and a.get(m) is not None and b.get(m) else "–"
+                                     for m in ("auc_roc", "cosine_spearman")))
             out.append(row)
     return out
