@@ -367,11 +367,16 @@ class Run:
         verdict_table = "| model | verdict | deciding rows |\n|---|---|---|\n" + "\n".join(
             f"| {v.model} | {v.decision} | {'; '.join(v.reasons[:3]) + (f' (+{len(v.reasons) - 3} more)' if len(v.reasons) > 3 else '') or 'every gate CI clears; no target missed'} |"
             for v in verdicts.values())
-        text = (f"{sentence}\n\n{counts_sentence(counts)}\n\n{verdict_table}\n\n{tables}\n\n"
+        board = self.leaderboard() if sum(n != "baseline" for n in self.runnable) > 1 else None
+        board_text = "" if board is None else (
+            f"Leaderboard (recommended: {board['recommended']}: {board['reason']}):\n\n{table_markdown(board['rows'])}\n\n"
+            + (f"{table_markdown(board['lora_ratios'])}\n\n" if len(board["lora_ratios"]) > 1 else ""))
+        text = (f"{sentence}\n\n{counts_sentence(counts)}\n\n{verdict_table}\n\n{board_text}{tables}\n\n"
                 f"dataset {self.dataset.root} sha256 {self.dataset.digest}; harness {__version__}\n")
         write_atomic(self.run_folder / "summary.md", text.encode())
         write_atomic(self.run_folder / "summary.json", json.dumps(
             {"headline": sentence, "counts": counts, "verdicts": {m: v.to_dict() for m, v in verdicts.items()},
+             "leaderboard": board,
              "metrics": metrics, "missing": self.missing()}, indent=2, default=str).encode())
         write_atomic(self.run_folder / "criteria.json", json.dumps([r.to_dict() for r in results], indent=2).encode())
         self.write_model_cards(verdicts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, replace
 
+from harness.models.registry import FINE_TUNED as REGISTRY_FINE_TUNED, RECIPES
 from harness.data.scored_sets import EVAL, EVAL_EXTRA, EVAL_LEAK_FREE, NATURAL_TEST
 
 GATE, TARGET = "gate", "target"
@@ -20,7 +21,9 @@ BEHAVIOURAL = "behavioural"
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
 
-FINE_TUNED = ("standard", "standard-curated", "lora", "qlora")
+#: Every trained model of the registry (the PRD's criteria apply to each), and the issue #10 recipes among them
+FINE_TUNED = REGISTRY_FINE_TUNED
+RECIPE_NAMES = tuple(spec.name for spec in RECIPES)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,13 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("auc_roc", ">=", 0.80, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset (issue #3): AUC has no balance ceiling"),
     Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset: margin"),
     Criterion("cohens_d", ">", 0.8, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset: Cohen's d"),
+    # Issue #10: a recipe for natural phrasing must not trade the reference eval for it
+    Criterion("cosine_spearman", ">=", 0.855, RECIPE_NAMES, EVAL,
+              "issue #10: the natural-phrasing recipes keep reference eval Spearman >= 0.855", datasets="external",
+              status=TARGET),
+    Criterion("auc_roc", ">=", 0.995, RECIPE_NAMES, EVAL,
+              "issue #10: the natural-phrasing recipes keep reference eval AUC >= 0.995", datasets="external",
+              status=TARGET),
     # Natural phrasing (issue #9): the hand-written test half, ambiguous bucket excluded. No model meets these yet.
     Criterion("auc_roc", ">=", 0.85, FINE_TUNED, NATURAL_TEST,
               "issue #9: compatible people land close 'even when they say it in different words'", status=TARGET),
