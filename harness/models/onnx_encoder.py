@@ -67,6 +67,17 @@ def read_max_seq_length(folder: Path, default: int = 256) -> int:
     return default
 
 
+def read_default_prompt(folder: Path) -> str:
+    """The model's default prompt (``config_sentence_transformers.json``), prepended to every text like
+    ``SentenceTransformer.encode`` does; "" when it has none."""
+    path = Path(folder) / "config_sentence_transformers.json"
+    if not path.is_file():
+        return ""
+    config = json.loads(path.read_text())
+    name = config.get("default_prompt_name")
+    return (config.get("prompts") or {}).get(name, "") if name else ""
+
+
 class OnnxEncoder:
     """An exported sentence-embedding model: tokenise, run the ONNX graph, pool, (normalise)."""
 
@@ -84,6 +95,7 @@ class OnnxEncoder:
         self.max_seq_length = read_max_seq_length(self.folder)
         info_path = self.folder / "export_info.json"
         self.info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        self.prompt = read_default_prompt(self.folder)
 
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.tokenizer.no_padding()  # texts are padded here, per batch
@@ -164,6 +176,9 @@ class OnnxEncoder:
         ignored: the result is always a numpy array."""
         single = isinstance(sentences, str)
         texts = [sentences] if single else list(sentences)
+        prompt = kwargs.get("prompt", self.prompt)  # the model's default prompt, as SentenceTransformer.encode applies it
+        if prompt:
+            texts = [prompt + text for text in texts]
         if not texts:
             return np.zeros((0, self.dimension if isinstance(self.dimension, int) else 0), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(texts)
