@@ -24,6 +24,12 @@ NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
 #: Every trained model of the registry (the PRD's criteria apply to each), and the issue #10 recipes among them
 FINE_TUNED = REGISTRY_FINE_TUNED
 RECIPE_NAMES = tuple(spec.name for spec in RECIPES)
+#: Recipes that met the issue #10 reference-eval targets (the rows were promoted to gates for them)
+PROMOTED_EVAL = ("stance-contrast", "natural-mix")
+
+
+def _others(models: tuple[str, ...], excluded: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(m for m in models if m not in excluded)
 
 
 @dataclass(frozen=True)
@@ -84,34 +90,57 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset: margin"),
     Criterion("cohens_d", ">", 0.8, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset: Cohen's d"),
     # Issue #10: a recipe for natural phrasing must not trade the reference eval for it
-    Criterion("cosine_spearman", ">=", 0.855, RECIPE_NAMES, EVAL,
+    # Promoted to gates for the recipes that met them (2026-11-26, reference: stance-contrast 0.857 [0.848, 0.863] /
+    # AUC 0.996, natural-mix 0.860 [0.854, 0.863] / 0.998); still targets for the others.
+    Criterion("cosine_spearman", ">=", 0.855, PROMOTED_EVAL, EVAL,
+              "issue #10: the natural-phrasing recipes keep reference eval Spearman >= 0.855 (met and promoted)",
+              datasets="external"),
+    Criterion("auc_roc", ">=", 0.995, PROMOTED_EVAL, EVAL,
+              "issue #10: the natural-phrasing recipes keep reference eval AUC >= 0.995 (met and promoted)",
+              datasets="external"),
+    Criterion("cosine_spearman", ">=", 0.855, _others(RECIPE_NAMES, PROMOTED_EVAL), EVAL,
               "issue #10: the natural-phrasing recipes keep reference eval Spearman >= 0.855", datasets="external",
               status=TARGET),
-    Criterion("auc_roc", ">=", 0.995, RECIPE_NAMES, EVAL,
+    Criterion("auc_roc", ">=", 0.995, _others(RECIPE_NAMES, PROMOTED_EVAL), EVAL,
               "issue #10: the natural-phrasing recipes keep reference eval AUC >= 0.995", datasets="external",
               status=TARGET),
     # Natural phrasing (issue #9): the hand-written test half, ambiguous bucket excluded. No model meets these yet.
     Criterion("auc_roc", ">=", 0.85, FINE_TUNED, NATURAL_TEST,
               "issue #9: compatible people land close 'even when they say it in different words'", status=TARGET),
-    Criterion("compatibility_margin", ">=", 0.20, FINE_TUNED, NATURAL_TEST, "issue #9: PRD margin on natural phrasing",
-              status=TARGET),
-    Criterion("generalisation_gap_auc", "<=", 0.10, FINE_TUNED, NATURAL_TEST,
+    Criterion("compatibility_margin", ">=", 0.20, ("natural-mix",), NATURAL_TEST,
+              "issue #9: PRD margin on natural phrasing; met by natural-mix (reference 0.247 [0.204, 0.286], default "
+              "0.280 [0.236, 0.324]) and promoted to a gate for it"),
+    Criterion("compatibility_margin", ">=", 0.20, _others(FINE_TUNED, ("natural-mix",)), NATURAL_TEST,
+              "issue #9: PRD margin on natural phrasing", status=TARGET),
+    Criterion("generalisation_gap_auc", "<=", 0.10, _others(FINE_TUNED, ("mnrl-matryoshka",)), NATURAL_TEST,
               "issue #9: eval AUC - natural-test AUC (CI from resampling both sets); a model that separates the "
               "synthetic eval set but not natural phrasing has not done the job. 0.10 allows natural AUC 0.89 "
               "beside eval 0.99. The baseline is reported, not a tripwire: it is as bad on eval as on natural phrasing, so its "
-              "gap is small for the wrong reason", baseline_must_miss=False, status=TARGET),
+              "gap is small for the wrong reason; mnrl-matryoshka is left out for the same reason (default: gap 0.078 "
+              "with eval AUC 0.671: it fails the eval gates instead)", baseline_must_miss=False, status=TARGET),
 )
 
 #: Behavioural checks (hand-written cases): pass rate per kind, >= 95% (the issue #10 target). No model meets any kind
 #: with the validation-chosen recipes (2026-11-26, README): reference INV standard 0.94 / lora 0.88, DIR 0.73 / 0.82,
 #: MFT 0.68 / 0.91. (With session 1's eval-chosen learning rates LoRA had met INV 0.96 and MFT 1.00 on the reference.)
 BEHAVIOURAL_KINDS = ("INV", "DIR", "MFT")
-BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = tuple(
-    Criterion(f"behavioural_{kind.lower()}_pass_rate", ">=", 0.95, FINE_TUNED, BEHAVIOURAL,
-              f"issue #9: {kind} behavioural cases (data/behavioural/cases.jsonl) pass at >= 95%; {measured}",
-              baseline_must_miss=False, status=TARGET)
-    for kind, measured in (("INV", "reference 0.94 standard / 0.88 lora"), ("DIR", "reference 0.73 / 0.82"),
-                           ("MFT", "reference 0.68 / 0.91"))
+_BEHAVIOURAL_MEASURED = {"INV": "reference 0.94 standard / 0.88 lora", "DIR": "reference 0.73 / 0.82",
+                         "MFT": "reference 0.68 / 0.91"}
+
+
+def _behavioural(kind: str, models: tuple[str, ...], status: str = TARGET, datasets: str = "any", note: str = "") -> Criterion:
+    return Criterion(f"behavioural_{kind.lower()}_pass_rate", ">=", 0.95, models, BEHAVIOURAL,
+                     f"issue #9: {kind} behavioural cases (data/behavioural/cases.jsonl) pass at >= 95%; "
+                     f"{note or _BEHAVIOURAL_MEASURED[kind]}", baseline_must_miss=False, status=status, datasets=datasets)
+
+
+BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = (
+    # met by lora-natural-mix on the default data (0.96, 48 of 50) and promoted to a gate there
+    _behavioural("INV", ("lora-natural-mix",), GATE, "default", "met by lora-natural-mix on the default data (0.96) and promoted"),
+    _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix",)), datasets="default"),
+    _behavioural("INV", FINE_TUNED, datasets="external"),
+    _behavioural("DIR", FINE_TUNED),
+    _behavioural("MFT", FINE_TUNED),
 )
 
 #: The charts behind each metric, attached to its criterion's row in the report.
@@ -151,9 +180,12 @@ def cases(models: list[str], extra_split: bool = False, default_data: bool = Fal
     if extra_split:
         criteria += [replace(c, scored_on=EVAL_EXTRA, source=f"{c.source} (on --eval-file)") for c in list(criteria)
                      if c.scored_on == EVAL and c.metric != "cluster_purity"]
-    out = []
+    out, seen = [], set()
     for criterion in criteria:
         for model in models:
-            if model in criterion.models or model == "baseline":
+            # a criterion split into a gate row (models that met it) and a target row (the rest) has one id: the
+            # baseline joins it once
+            if (model in criterion.models or model == "baseline") and (criterion.id, model) not in seen:
+                seen.add((criterion.id, model))
                 out.append((criterion, model))
     return out
