@@ -69,6 +69,8 @@ def test_summary_has_headline_table_and_identity(small_report):
     _, text = small_report
     assert re.search(r"Fine-tuning \(standard\) (?:improved|did not improve) compatibility margin from -?\d\.\d\d to -?\d\.\d\d", text)
     assert "harness-summary" in text and re.search(r"sha256 <code>[0-9a-f]{64}</code>", text)
+    assert re.search(r'alt="Matryoshka curves eval" src="data:image/png;base64,', text), "no Matryoshka chart for eval"
+    assert "harness-verdicts" in text and re.search(r">(DEPLOY|REVIEW|FAIL)</span>", text), "no verdict badge"
 
 
 def test_no_external_resources_and_small(small_report):

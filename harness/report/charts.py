@@ -45,7 +45,12 @@ def save(png: bytes, folder: Path, name: str) -> Path:
 
 
 def _colour(model: str) -> str:
-    return MODEL_COLOURS.get(model, "#264653")
+    """A fixed colour per model: the four originals by name, every other model from tab10 by a stable hash."""
+    import zlib
+
+    if model in MODEL_COLOURS:
+        return MODEL_COLOURS[model]
+    return matplotlib.colormaps["tab10"](zlib.crc32(model.encode()) % 10)
 
 
 def cosine_overlay(scored: dict[str, tuple[np.ndarray, np.ndarray]]) -> bytes:
@@ -221,3 +226,21 @@ def pass_rate_bars(rates: dict[str, dict[str, float]], threshold: float = 0.95) 
     """Behavioural checks: pass rate per kind per model."""
     return _grouped_bars(rates, "behavioural checks: pass rate by kind", "pass rate", size=(6, 3.4), rotation=0,
                          line=threshold, ylim=(0, 1.05))
+
+
+MATRYOSHKA_METRICS = (("cosine_spearman", "Spearman"), ("auc_roc", "AUC"), ("ndcg@10", "NDCG@10"))
+
+
+def matryoshka_curves(curves: dict[str, dict[str, dict[str, float]]], set_name: str) -> bytes:
+    """Spearman, AUC and NDCG@10 against truncate_dim (384/256/128/64), one line per model, for one scored set."""
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+    for ax, (metric, label) in zip(axes, MATRYOSHKA_METRICS):
+        for model, curve in curves.items():
+            dims = sorted(curve, key=int)
+            values = [curve[d].get(metric) for d in dims]
+            ax.plot([int(d) for d in dims], [np.nan if v is None else v for v in values], marker="o", markersize=3,
+                    color=_colour(model), label=model)
+        ax.set(title=f"{label} by dimension", xlabel="truncate_dim", xticks=[64, 128, 256, 384])
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"Matryoshka curves: {set_name}")
+    return _png(fig)

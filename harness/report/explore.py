@@ -13,6 +13,7 @@ Pure functions from measured data to HTML strings; ``fixtures/report.py`` puts t
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 
@@ -191,6 +192,7 @@ def report_sections(run, results) -> str:
     """The whole explorable part for a ``harness.pipeline.Run``: verdict overview, then one section per model."""
     from harness.data.scored_sets import EVAL, NATURAL_TEST
     from harness.models.handle import ModelUnavailable
+    from harness.report import charts
     from harness.report.summary import (RANKING_COLUMNS, TRANSFER_COLUMNS, TRANSFER_LABELS, matryoshka_table,
                                         metric_table, table_html)
 
@@ -200,6 +202,17 @@ def report_sections(run, results) -> str:
     frames = {s: run.frame(s) for s in sets}
     baseline = "baseline" if "baseline" in run.runnable else None
     parts = [STYLE, "<h2>Verdicts</h2>", verdict_overview(verdicts), pairs_script(frames)]
+    curves_html = []
+    for s in sets:
+        curves = {m: metrics[m][s]["matryoshka"] for m in metrics if s in metrics[m] and "matryoshka" in metrics[m][s]}
+        if curves:
+            png = charts.matryoshka_curves(curves, s)
+            charts.save(png, run.run_folder / "charts", f"matryoshka_{s}")
+            curves_html.append(f'<img alt="Matryoshka curves {html.escape(s)}" src="data:image/png;base64,'
+                               f'{base64.b64encode(png).decode()}"/>')
+    if curves_html:
+        parts.append("<details><summary>Matryoshka curves (one chart per scored set)</summary>" + "".join(curves_html)
+                     + "</details>")
     for model in [m for m in run.runnable if m != "baseline"]:
         mine = {model: metrics.get(model, {})}
         tables = []
