@@ -130,8 +130,8 @@ def _verdict(args: argparse.Namespace) -> int:
     print(f"{args.model} on {dataset.name}: {verdict.decision} ({verdict.gates} gates, {verdict.targets} targets judged)")
     for reason in verdict.reasons:
         print(f"  - {reason}")
-    print(f"exit {EXIT_CODES[verdict.decision]} (DEPLOY 0, REVIEW 1, FAIL 2); rows in {run.run_folder / 'criteria.json'}")
-    run.write_summary(results)
+    print(f"exit {EXIT_CODES[verdict.decision]} (DEPLOY 0, REVIEW 1, FAIL 2)")
+    run.write_model_cards({args.model: verdict})  # its card; the run folder's summary stays the full evaluation's
     return verdict.exit_code
 
 
