@@ -63,7 +63,7 @@ ADAPTER_MIN_DISTANCE = 1e-3
 INT8_MIN_COSINE = 0.95
 #: Supporting files copied beside model.onnx when the source has them.
 SUPPORT_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "modules.json",
-                 "config_sentence_transformers.json", "training_info.json")
+                 "config_sentence_transformers.json", "training_info.json", "README.md")  # README.md: the model card
 
 
 def export_name(source_key: str, fmt: str) -> str:
