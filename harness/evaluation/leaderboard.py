@@ -8,6 +8,7 @@ validation Spearman, then the name). Eval, leak-free eval and natural_test are s
 from __future__ import annotations
 
 from harness.data.scored_sets import EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST, VALIDATION, require_selection
+from harness.report.summary import cell
 
 SPEARMAN_SLACK = 0.01
 BUCKETS = ("paraphrase_compatible", "complementary_compatible", "topical_incompatible", "dealbreaker")
@@ -21,13 +22,6 @@ COLUMNS = (
     ("natural_test AUC", NATURAL_TEST, "auc_roc"),
     ("natural_test margin", NATURAL_TEST, "compatibility_margin"),
 )
-
-
-def cell(metrics: dict | None, name: str, ci: bool = True) -> str:
-    if not metrics or metrics.get(name) is None:
-        return "–"
-    interval = metrics.get("ci95", {}).get(name) if ci else None
-    return f"{metrics[name]:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
 def recommend(selection: dict[str, dict[str, dict]]) -> tuple[str | None, str]:

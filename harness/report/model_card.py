@@ -20,21 +20,13 @@ from pathlib import Path
 from harness import __version__
 from harness.data.dataset import write_atomic
 from harness.models.cache import MANIFEST, file_sha256
+from harness.report.summary import cell
 
 BEGIN = "<!-- harness-evidence:begin -->"
 END = "<!-- harness-evidence:end -->"
 CARD = "README.md"
 CARD_METRICS = ("n", "cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "cosine_f1", "cosine_mcc",
                 "cosine_ap", "ndcg@10", "mrr@10", "recall@1", "recall@10", "map@100", "compatible_above_incompatible")
-
-
-def _cell(metrics: dict, name: str) -> str:
-    if name not in metrics or metrics[name] is None:
-        return "–"
-    if name == "n":
-        return str(metrics[name])
-    ci = metrics.get("ci95", {}).get(name)
-    return f"{metrics[name]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
 def evidence_markdown(model: str, dataset_name: str, info: dict | None, by_set: dict[str, dict],
@@ -54,7 +46,7 @@ def evidence_markdown(model: str, dataset_name: str, info: dict | None, by_set: 
                   f"{info.get('wall_time_s')} s; peak RSS {info.get('peak_rss_mb', '–')} MB", ""]
     lines += ["| scored set (role) | " + " | ".join(CARD_METRICS) + " |", "|---" * (len(CARD_METRICS) + 1) + "|"]
     for set_name, metrics in by_set.items():
-        lines.append(f"| {set_name} ({roles.get(set_name, '?')}) | " + " | ".join(_cell(metrics, m) for m in CARD_METRICS) + " |")
+        lines.append(f"| {set_name} ({roles.get(set_name, '?')}) | " + " | ".join(cell(metrics, m) for m in CARD_METRICS) + " |")
     if behavioural:
         rates = ", ".join(f"{k} {v['rate']:.2f} ({v['cases']} cases)" for k, v in behavioural.items())
         lines += ["", f"Behavioural pass rates: {rates}."]

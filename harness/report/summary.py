@@ -43,12 +43,16 @@ def headline(metrics: dict[str, dict], dataset_name: str) -> str:
     )
 
 
-def _cell(split: dict, metric: str) -> str:
-    if metric not in split:
+def cell(metrics: dict | None, name: str, ci: bool = True) -> str:
+    """One table cell: "–" where the value is absent, a count as is, else the value to 3 decimals with its 95% interval
+    (``ci`` and one was computed). The one formatter of the summary, leaderboard, report and model-card tables."""
+    if not metrics or metrics.get(name) is None:
         return "–"
-    ci = split.get("ci95", {}).get(metric)
-    value = f"{split[metric]:.3f}"
-    return f"{value} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else value
+    value = metrics[name]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    interval = metrics.get("ci95", {}).get(name) if ci else None
+    return f"{value:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
 def results_table(metrics: dict[str, dict], split: str = EVAL) -> list[list[str]]:
@@ -57,7 +61,7 @@ def results_table(metrics: dict[str, dict], split: str = EVAL) -> list[list[str]
     for model, by_split in metrics.items():
         if split in by_split:
             s = by_split[split]
-            rows.append([model, str(s["n"]), *(_cell(s, m) for m in HEADLINE_METRICS)])
+            rows.append([model, str(s["n"]), *(cell(s, m) for m in HEADLINE_METRICS)])
     return rows
 
 
@@ -80,7 +84,7 @@ def metric_table(metrics: dict[str, dict], split: str, columns: tuple[str, ...],
     for model, by_split in metrics.items():
         if split in by_split:
             s = by_split[split]
-            rows.append([model, *(_cell(s, c) if with_ci else (f"{s[c]:.3f}" if c in s else "–") for c in columns)])
+            rows.append([model, *(cell(s, c, with_ci) for c in columns)])
     return rows
 
 
