@@ -365,7 +365,7 @@ class Run:
                              for s in SCORED_SETS if any(s in v for v in metrics.values()))
         verdicts = self.verdicts(results)
         verdict_table = "| model | verdict | deciding rows |\n|---|---|---|\n" + "\n".join(
-            f"| {v.model} | {v.decision} | {'; '.join(v.reasons[:3]) + (f' (+{len(v.reasons) - 3} more)' if len(v.reasons) > 3 else '') or 'every gate CI clears; no target missed'} |"
+            f"| {v.model} | {v.decision} | {v.summary(3)} |"
             for v in verdicts.values())
         board = self.leaderboard() if sum(n != "baseline" for n in self.runnable) > 1 else None
         board_text = "" if board is None else (

@@ -35,9 +35,15 @@ class Verdict:
         return {"model": self.model, "verdict": self.decision, "reasons": self.reasons, "gates": self.gates,
                 "targets": self.targets}
 
+    def summary(self, limit: int = 1) -> str:
+        """The first ``limit`` deciding rows and how many more there are (the text of every verdict table)."""
+        if not self.reasons:
+            return "every gate's 95% CI clears its threshold; no target missed"
+        more = len(self.reasons) - limit
+        return "; ".join(self.reasons[:limit]) + (f" (+{more} more)" if more > 0 else "")
+
     def line(self) -> str:
-        why = f": {self.reasons[0]}" + (f" (+{len(self.reasons) - 1} more)" if len(self.reasons) > 1 else "") if self.reasons else ""
-        return f"{self.model}: {self.decision}{why}"
+        return f"{self.model}: {self.decision}" + (f": {self.summary()}" if self.reasons else "")
 
 
 def straddles(op: str, threshold: float, ci) -> bool:

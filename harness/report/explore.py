@@ -79,6 +79,11 @@ SCRIPT = """
 """
 
 
+def _slug(model: str) -> str:
+    """The model's name as an HTML id fragment (the verdict table links to the model's section)."""
+    return "".join(c if c.isalnum() else "-" for c in model)
+
+
 def badge(decision: str) -> str:
     colour = BADGE_COLOURS.get(decision, "#57606a")
     return f'<span class="harness-badge" style="background:{colour}">{html.escape(decision)}</span>'
@@ -148,7 +153,7 @@ def sortable_table(table: pd.DataFrame, css_id: str) -> str:
 def model_section(model: str, verdict, tables_html: str, umap: str | None, errors: dict[str, pd.DataFrame],
                   side_by_side: tuple[str, np.ndarray, np.ndarray] | None, threshold: float | None) -> str:
     """One model's section: verdict badge and reasons, its metric tables, UMAP, error browser, side by side."""
-    slug = "".join(c if c.isalnum() else "-" for c in model)
+    slug = _slug(model)
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in (verdict.reasons if verdict else [])[:12])
     parts = [f'<div class="harness-section" id="model-{slug}"><h3>{html.escape(model)} '
              f'{badge(verdict.decision) if verdict else ""}</h3>']
@@ -180,9 +185,8 @@ def page_script() -> str:
 
 
 def verdict_overview(verdicts: dict) -> str:
-    rows = "".join(f'<tr><td><a href="#model-{"".join(c if c.isalnum() else "-" for c in m)}">{html.escape(m)}</a></td>'
-                   f"<td>{badge(v.decision)}</td><td>{html.escape(v.reasons[0] if v.reasons else 'every gate CI clears; no target missed')}"
-                   f"{html.escape(f' (+{len(v.reasons) - 1} more)') if len(v.reasons) > 1 else ''}</td></tr>"
+    rows = "".join(f'<tr><td><a href="#model-{_slug(m)}">{html.escape(m)}</a></td>'
+                   f"<td>{badge(v.decision)}</td><td>{html.escape(v.summary())}</td></tr>"
                    for m, v in verdicts.items())
     return ('<table class="harness-verdicts" border="1" cellpadding="4"><tr><th>model</th><th>verdict</th>'
             f"<th>deciding row</th></tr>{rows}</table>") + f"<!-- {html.escape(json.dumps({m: v.decision for m, v in verdicts.items()}))} -->"

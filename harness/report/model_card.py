@@ -33,8 +33,7 @@ def evidence_markdown(model: str, dataset_name: str, info: dict | None, by_set: 
                       roles: dict[str, str], behavioural: dict | None, verdict) -> str:
     lines = [BEGIN, "", f"## Evidence from the dating-compatibility harness ({dataset_name}, {date.today().isoformat()})", ""]
     if verdict is not None:
-        lines += [f"**Verdict: {verdict.decision}**" + (" — " + "; ".join(verdict.reasons[:5]) if verdict.reasons else
-                                                        " — every gate's 95% CI clears its threshold; no target missed"), ""]
+        lines += [f"**Verdict: {verdict.decision}** — {verdict.summary(5)}", ""]
     if info:
         shas = ", ".join(f"`{k}` {v}" for k, v in (info.get("data_sha256") or {}).items())
         lines += [f"- Training data sha256: {shas}",
