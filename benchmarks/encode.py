@@ -164,7 +164,8 @@ def main() -> int:
     lines = [f"model {args.model} ({refs['pytorch'].key}), dataset {dataset.name}: {len(texts)} distinct eval texts "
              f"(batch 1: first {min(args.batch1_texts, len(texts))}); median of {args.runs} passes after a warm-up; "
              f"torch threads {torch.get_num_threads()} (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}), "
-             f"onnxruntime intra-op threads {default_threads()} (no spinning; int8 one text per call), "
+             f"onnxruntime {default_threads()} cores (fp32: intra-op threads per batch; int8: one text per call, "
+             f"{default_threads()} texts at once on 1 thread each; no spinning), "
              f"{os.cpu_count()} CPUs; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after",
              "",
              "| backend | batch | sentences/s | x PyTorch | on disk (MB) | RSS growth in-process (MB) | peak RSS alone (MB) | "

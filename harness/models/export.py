@@ -16,12 +16,12 @@ first (``PeftModel.from_pretrained(base, artifact).merge_and_unload()``) and the
 PyTorch adapter model on probe texts: it must match it and must not match the base, so an unmerged adapter is
 never shipped as the base. Every export is checked against its PyTorch model on probe texts before it is kept.
 
-``onnx-int8``: built from the ``onnx`` export: ``quant_pre_process`` (shape inference, basic optimisations),
-then ``quantize_dynamic`` of the MatMuls with signed 8-bit weights per output channel (per-tensor scales cost
-~0.03 cosine to the fp32 embeddings), activations quantised at run time; the feed-forward blocks of the first two
-thirds of the layers stay fp32 (:func:`fp32_matmuls`) and the word-embedding table is stored in fp16
-(:func:`fp16_embedding_table`). OnnxEncoder runs an int8 model one text per call, so a text's embedding does not
-depend on its batch-mates. See docs/adr/005-onnx-int8-export.md.
+``onnx-int8``: built from the ``onnx`` export: onnxruntime's BERT fusions (``Attention``,
+``SkipLayerNormalization``, ``BiasGelu``), SmoothQuant (:func:`smooth`, calibrated on the repository's own training
+texts), then ``quantize_dynamic`` of every weight op (``MatMul`` and ``Attention``) with signed 8-bit weights per
+output channel, activations quantised at run time; the word-embedding table is stored in fp16
+(:func:`fp16_embedding_table`). OnnxEncoder runs an int8 model one text per call, texts in parallel, so a text's
+embedding does not depend on its batch-mates. See docs/adr/005-onnx-int8-export.md.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from harness.models.registry import EXPORT_FORMATS, ModelSpec
 from harness.paths import base_model_path, models_dir
 
 #: Bump when the export or quantisation recipe changes: an export made by another recipe is rebuilt.
-EXPORT_RECIPE = 4
+EXPORT_RECIPE = 6
 OPSET = 17
 INFO_FILE = "export_info.json"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -77,25 +77,35 @@ def export_dir(source_key: str, fmt: str) -> Path:
     return models_dir() / export_name(source_key, fmt)
 
 
-def recipe_of(folder: Path) -> int | None:
-    try:
-        return json.loads((folder / INFO_FILE).read_text()).get("recipe")
-    except (OSError, ValueError):
+def _stale(final: Path) -> tuple[str, str] | None:
+    """Why a kept export must be rebuilt, and the name stem whose cached embeddings/metrics/projections go with it
+    (their keys are export names, which do not change with the recipe); None when it is current."""
+    info_path = final / INFO_FILE
+    if not (final.is_dir() and (final / "manifest.json").is_file() and info_path.is_file()):
         return None
+    info = json.loads(info_path.read_text())
+    if info.get("recipe") != EXPORT_RECIPE:
+        # every export of the source: the recipe number covers both formats
+        return f"made by export recipe {info.get('recipe')}, now {EXPORT_RECIPE}", final.name.rsplit("@", 1)[0] + "@"
+    smoothing = (info.get("quantization") or {}).get("smoothquant") or {}
+    if smoothing and smoothing.get("alpha") != SMOOTH_ALPHA:
+        return f"smoothed with alpha {smoothing.get('alpha')}, now {SMOOTH_ALPHA}", final.name
+    if smoothing and smoothing.get("calibration_sha256") != texts_digest(calibration_texts()):
+        return "its calibration texts changed (data/default or data/natural_train)", final.name
+    return None
 
 
-def _retire_other_recipe(final: Path) -> None:
-    """An export made by another recipe is moved aside as a stale ``.partial-*`` (removed by the next build), and
-    every cache file derived from an export of the same source (embeddings, metrics, projections: their keys are
-    the export's name, which does not change with the recipe) is removed with it."""
-    recipe = recipe_of(final)
-    if not (final.is_dir() and (final / "manifest.json").is_file()) or recipe == EXPORT_RECIPE:
+def _retire_stale(final: Path) -> None:
+    """A stale export (:func:`_stale`) is moved aside as a ``.partial-*`` (removed by the next build), and the
+    cache files derived from it are removed with it."""
+    stale = _stale(final)
+    if stale is None:
         return
-    warnings.warn(f"rebuilding {final.name}: made by export recipe {recipe}, now {EXPORT_RECIPE}; "
-                  f"dropping the cached embeddings and metrics of its exports", stacklevel=3)
+    reason, stem = stale
+    warnings.warn(f"rebuilding {final.name}: {reason}; dropping the cached embeddings and metrics derived from it",
+                  stacklevel=3)
     with contextlib.suppress(OSError):
-        os.replace(final, final.parent / f".partial-{final.name}-recipe{recipe}")
-    stem = final.name.rsplit("@", 1)[0] + "@"
+        os.replace(final, final.parent / f".partial-{final.name}-stale")
     for kind in ("embeddings", "metrics", "projections"):
         for path in cache_dir(kind).glob(f"*{glob.escape(stem)}*"):
             path.unlink(missing_ok=True)
@@ -105,7 +115,7 @@ def ensure_exported(source, fmt: str, verify: bool = False) -> Path:
     """The export folder of ``source`` (a :class:`harness.models.handle.ModelRef` of a registered model) in
     ``fmt``, exported now if absent (and the source trained now if absent); ``onnx-int8`` builds on ``onnx``."""
     final = export_dir(source.key, fmt)
-    _retire_other_recipe(final)
+    _retire_stale(final)
     if is_complete(final, verify):  # before anything else: a kept int8 export needs neither the fp32 one nor the model
         mark_used(final)
         return final
@@ -203,7 +213,9 @@ def export_onnx(spec: ModelSpec, artifact: Path | None, out: Path, source_key: s
     out.mkdir(parents=True, exist_ok=True)
     source = Path(artifact) if artifact is not None else base_model_path()
     reference = load_model(spec, artifact)  # the PyTorch model the harness scores (a LoRA: base + load_adapter)
-    _torch_export(merged_transformer(spec, artifact), source / "tokenizer.json", out / MODEL_FILE)
+    transformer = merged_transformer(spec, artifact)
+    _torch_export(transformer, source / "tokenizer.json", out / MODEL_FILE)
+    transformer.config.to_json_file(str(out / "config.json"))  # heads and width, for the int8 graph fusions
     _copy_support_files(source, out, int(reference.max_seq_length))
     exported = OnnxEncoder(out).encode(PROBE, normalize_embeddings=True)
     expected = encode(reference, PROBE)
@@ -236,30 +248,127 @@ def _base_spec() -> ModelSpec:
 
 # --- int8 ---------------------------------------------------------------------------------------------------
 
-#: The feed-forward blocks of this share of the layers, from the first, stay fp32 in the int8 export.
-FP32_FFN_SHARE = 2 / 3
+#: SmoothQuant's migration strength (Xiao et al., 2023). Per input channel j of each quantised weight,
+#: s_j = max|X_j| ** alpha / max|W_j,:| ** (1 - alpha): the activation is divided by s (a Mul before the op) and W's
+#: row j multiplied by it, so the product is unchanged while the activation outliers that one per-tensor 8-bit scale
+#: cannot hold move into the weights, which are quantised per output channel. Chosen on the selection sets
+#: (validation split + natural dev of the reference data) by ``benchmarks/int8_recipe.py``.
+SMOOTH_ALPHA = 0.85
+#: At most this many calibration texts (:func:`calibration_texts`).
+CALIBRATION_LIMIT = 2000
 
 
-def fp32_matmuls(model_path: Path) -> list[str]:
-    """MatMul nodes kept in fp32: the feed-forward block (``intermediate/dense`` and ``output/dense``) of the first
-    two thirds of the layers (0-3 of MiniLM-L6's 6).
+def calibration_texts(limit: int = CALIBRATION_LIMIT) -> list[str]:
+    """Texts whose activations set the smoothing scales: the training pairs of the project's embedded default dataset
+    (its validation rows left out) and the hand-written natural training texts, in the repository, never a scored
+    set. Distinct, sorted, every k-th kept so that at most ``limit`` remain (deterministic)."""
+    from harness.data import natural_train
+    from harness.data.dataset import load_dataset
+    from harness.data.splits import validation_split
+    from harness.paths import DEFAULT_DATASET
 
-    Chosen on the selection sets only (validation split + natural dev of the reference data, 661 texts), standard
-    and lora, one text per call: quantised alone, each feed-forward MatMul of layers 0-2 (and layer 3's
-    intermediate) costs the worst text 0.0045-0.031 cosine to the fp32 model, every other MatMul < 0.0035. Worst-text cosine / mean |change of a pair's cosine|:
-    everything int8 0.908 / -- (standard, batched); first 3 layers' feed-forward fp32 0.987 / 0.0060 (standard),
-    0.990 / 0.0078 (lora); first 4 layers' 0.993 / 0.0051, 0.988 / 0.0061 (this); every layer's 0.994 / 0.0043.
-    Keeping every layer's output projection instead (the same FLOPs as 3 layers' blocks) left the worst text at
-    0.901. See docs/adr/005-onnx-int8-export.md."""
-    import re
+    train = validation_split(load_dataset(DEFAULT_DATASET).train).train
+    texts = sorted(set(train["text_1"]) | set(train["text_2"]) | set(natural_train.all_texts()))
+    return texts[::max(1, -(-len(texts) // limit))]
 
+
+def texts_digest(texts: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+def fuse_bert(src: Path, dst: Path, config_file: Path) -> dict[str, int]:
+    """onnxruntime's transformer optimiser (offline, no torch): each layer's attention into one ``Attention`` op
+    (Q, K and V in one weight), residual + LayerNorm into ``SkipLayerNormalization``, bias + GELU into ``BiasGelu``.
+    The embedding lookup stays unfused, so that its table can be stored in fp16 (:func:`fp16_embedding_table`).
+    Returns the fused-operator counts."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{config_file}: missing; the fp32 export predates it, re-export the model")
+    config = json.loads(config_file.read_text())
+    options = FusionOptions("bert")
+    options.enable_embed_layer_norm = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # heads and width given: the optimiser's detection from the graph fails on this export
+        model = optimize_model(str(src), model_type="bert", num_heads=int(config["num_attention_heads"]),
+                               hidden_size=int(config["hidden_size"]), opt_level=1, optimization_options=options)
+    model.save_model_to_file(str(dst))
+    fused = {op: count for op, count in model.get_fused_operator_statistics().items() if count}
+    layers = int(config.get("num_hidden_layers", 0))
+    if layers and fused.get("Attention", 0) != layers:
+        raise RuntimeError(f"{src}: onnxruntime fused {fused.get('Attention', 0)} of {layers} attention blocks; "
+                           f"the int8 recipe expects every one fused")
+    return fused
+
+
+def weight_ops(graph) -> list:
+    """Nodes that multiply activations by a constant weight: ``MatMul`` with an initializer, and ``Attention``."""
+    names = {init.name for init in graph.initializer}
+    return [n for n in graph.node if n.op_type in ("MatMul", "Attention") and len(n.input) > 1 and n.input[1] in names]
+
+
+def activation_maxima(model, tokenizer_file: Path, tensors: list[str], texts: list[str]) -> dict[str, np.ndarray]:
+    """Per-channel max |value| of each of ``tensors`` over ``texts``, one text per run (so no padding rows count)."""
     import onnx
+    import onnxruntime as ort
+    from onnx import helper
+    from tokenizers import Tokenizer
 
-    graph = onnx.load(str(model_path), load_external_data=False).graph
-    pattern = re.compile(r"/layer\.(\d+)/(intermediate|output)/dense/MatMul")
-    found = [(int(m.group(1)), n.name) for n in graph.node if n.op_type == "MatMul" and (m := pattern.search(n.name))]
-    layers = 1 + max((layer for layer, _ in found), default=-1)
-    return [name for layer, name in found if layer < round(layers * FP32_FFN_SHARE)]
+    from harness.progress import step
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    for name in tensors:
+        probe.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in session.get_inputs()}
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    maxima: dict[str, np.ndarray] = {}
+    with step(f"int8 calibration: activation ranges over {len(texts)} training texts"):
+        for e in tokenizer.encode_batch(texts):
+            feed = {"input_ids": np.array([e.ids], dtype=np.int64), "token_type_ids": np.array([e.type_ids], dtype=np.int64),
+                    "attention_mask": np.ones((1, len(e.ids)), dtype=np.int64)}
+            for name, value in zip(tensors, session.run(tensors, {k: v for k, v in feed.items() if k in wanted})):
+                channel = np.abs(value.reshape(-1, value.shape[-1])).max(axis=0)
+                maxima[name] = channel if name not in maxima else np.maximum(maxima[name], channel)
+    return maxima
+
+
+def smooth(model_path: Path, tokenizer_file: Path, texts: list[str], alpha: float = SMOOTH_ALPHA) -> int:
+    """SmoothQuant (see :data:`SMOOTH_ALPHA`) applied in place to every weight op of ``model_path``: a ``Mul`` by 1/s
+    before the op, the weight's rows times s. Returns the number of ops smoothed."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(model_path))
+    graph = model.graph
+    targets = weight_ops(graph)
+    maxima = activation_maxima(model, tokenizer_file, sorted({n.input[0] for n in targets}), texts)
+    weights = {init.name: init for init in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        if node in targets:
+            weight = numpy_helper.to_array(weights[node.input[1]])
+            scale = (np.clip(maxima[node.input[0]], 1e-5, None) ** alpha
+                     / np.clip(np.abs(weight).max(axis=1), 1e-5, None) ** (1 - alpha)).astype(np.float32)
+            weights[node.input[1]].CopyFrom(numpy_helper.from_array(weight * scale[:, None], node.input[1]))
+            inverse = numpy_helper.from_array((1 / scale).astype(np.float32), f"{node.name}/smooth_inverse")
+            graph.initializer.append(inverse)
+            smoothed = f"{node.input[0]}/smoothed_for/{node.name}"
+            nodes.append(helper.make_node("Mul", [node.input[0], inverse.name], [smoothed], name=f"{node.name}/smooth"))
+            node.input[0] = smoothed
+        nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(model_path))
+    return len(targets)
 
 
 def fp16_embedding_table(model_path: Path) -> str | None:
@@ -289,24 +398,33 @@ def fp16_embedding_table(model_path: Path) -> str | None:
     return table.name
 
 
-def quantize_file(src: Path, dst: Path) -> dict:
-    """``src`` (fp32 ONNX) -> ``dst`` (int8 weights, dynamic activations); returns the settings used."""
+def quantize_file(src: Path, dst: Path, texts: list[str] | None = None,
+                  alpha: float | None = SMOOTH_ALPHA) -> dict:
+    """``src`` (fp32 ONNX, in an export folder with ``config.json`` and ``tokenizer.json``) -> ``dst``: fused BERT graph, smoothed (calibrated on ``texts``, default
+    :func:`calibration_texts`; ``alpha=None``: not smoothed), every weight op in 8 bits (QInt8 weights per output channel, activations quantised
+    at run time per call), the embedding table in fp16. Returns the settings used."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    texts = calibration_texts() if texts is None else texts
     with tempfile.TemporaryDirectory(prefix="harness-quant-") as scratch:
-        prepared = Path(scratch) / "prepared.onnx"
+        fused, prepared = Path(scratch) / "fused.onnx", Path(scratch) / "prepared.onnx"
+        fusions = fuse_bert(src, fused, src.parent / "config.json")
+        smoothed = smooth(fused, src.parent / "tokenizer.json", texts, alpha) if alpha is not None else 0
         # symbolic shape inference fails on this graph ("Incomplete symbolic shape inference") and leaves temp
         # files in the working directory; onnx's own shape inference is enough for the quantiser
-        quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
-        kept = fp32_matmuls(prepared)
+        quant_pre_process(str(fused), str(prepared), skip_symbolic_shape=True)
         quantize_dynamic(str(prepared), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=kept,
+                         op_types_to_quantize=["MatMul", "Attention"],
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     table = fp16_embedding_table(dst)
-    return {"weight_type": "QInt8", "per_channel": True, "activations": "dynamic uint8, per call (one text per call)",
-            "op_types_to_quantize": ["MatMul"], "fp32_nodes": kept, "fp16_tables": [table] if table else [],
+    return {"graph": "onnxruntime.transformers.optimize_model(model_type='bert'), embeddings unfused",
+            "fused_operators": fusions, "smoothquant": {"alpha": alpha, "ops": smoothed,
+                                                        "calibration_texts": len(texts),
+                                                        "calibration_sha256": texts_digest(texts)},
+            "weight_type": "QInt8", "per_channel": True, "op_types_to_quantize": ["MatMul", "Attention"],
+            "activations": "dynamic uint8, per call (one text per call)", "fp16_tables": [table] if table else [],
             "pre_process": "quant_pre_process(skip_symbolic_shape=True)"}
 
 
