@@ -29,15 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def selection_pairs(dataset) -> list[tuple[str, str]]:
-    from harness.data.scored_sets import NATURAL_DEV, VALIDATION, SetContext, get_scored_set, require_selection
+def selection_frames(dataset) -> dict:
+    """The selection sets' pairs (``require_selection`` refuses a report set)."""
+    from harness.data.scored_sets import NATURAL_DEV, VALIDATION, SetContext, require_selection
 
-    pairs = []
-    for name in (VALIDATION, NATURAL_DEV):
-        frame = require_selection(name).rows(SetContext(dataset=dataset))
-        assert get_scored_set(name).role == "selection"
-        pairs += list(zip(frame["text_1"], frame["text_2"]))
-    return pairs
+    return {name: require_selection(name).rows(SetContext(dataset=dataset)) for name in (VALIDATION, NATURAL_DEV)}
 
 
 def main() -> int:
@@ -48,12 +44,16 @@ def main() -> int:
     args = parser.parse_args()
 
     from harness.data.dataset import load_dataset
+    from harness.evaluation.metrics import auc_roc, cosine_spearman
     from harness.models.export import SMOOTH_ALPHA, calibration_texts, ensure_exported, quantize_file
     from harness.models.handle import ModelRef
     from harness.models.onnx_encoder import OnnxEncoder
 
     dataset = load_dataset(args.dataset)
-    pairs = selection_pairs(dataset)
+    frames = selection_frames(dataset)
+    pairs = [pair for frame in frames.values() for pair in zip(frame["text_1"], frame["text_2"])]
+    labels = np.concatenate([frame["label"].to_numpy() for frame in frames.values()])
+    sizes = [len(frame) for frame in frames.values()]
     texts = sorted({t for pair in pairs for t in pair})
     index = {t: i for i, t in enumerate(texts)}
     left, right = np.array([index[a] for a, _ in pairs]), np.array([index[b] for _, b in pairs])
@@ -74,14 +74,21 @@ def main() -> int:
             cosine = (vectors * reference).sum(axis=1)
             moved = np.abs((vectors[left] * vectors[right]).sum(axis=1) - reference_pairs)
             change[alpha].append(moved.mean())
+            scores = (vectors[left] * vectors[right]).sum(axis=1)
+            relative = []
+            for part, (lo, hi) in zip(frames, zip(np.cumsum([0, *sizes[:-1]]), np.cumsum(sizes))):
+                for metric in (cosine_spearman, auc_roc):
+                    was = metric(reference_pairs[lo:hi], labels[lo:hi])
+                    relative.append(f"{abs(metric(scores[lo:hi], labels[lo:hi]) - was) / abs(was):.2%} of {was:.3f}")
             rows.append(f"| {name} | {'none' if alpha is None else alpha} | {cosine.mean():.4f} | {cosine.min():.4f} | "
-                        f"{moved.mean():.4f} | {np.quantile(moved, 0.99):.4f} |")
+                        f"{moved.mean():.4f} | {np.quantile(moved, 0.99):.4f} | {' | '.join(relative)} |")
             print(rows[-1], flush=True)
     chosen = min(args.alpha, key=lambda a: np.mean(change[a]))
     print(f"\n{dataset.name}: {len(texts)} selection texts, {len(pairs)} selection pairs (validation + natural_dev); "
           f"calibration on {len(calibration)} training texts\n")
-    print("| model | alpha | cosine to fp32, mean | worst text | mean pair-cosine change | p99 |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| model | alpha | cosine to fp32, mean | worst text | mean pair-cosine change | p99 | "
+          + " | ".join(f"{part} {metric} change" for part in frames for metric in ("Spearman", "AUC")) + " |")
+    print("|---|---|---:|---:|---:|---:|" + "---:|" * (2 * len(frames)))
     print("\n".join(rows))
     print(f"\nchosen (lowest mean pair-cosine change over the models): alpha {chosen}; "
           f"SMOOTH_ALPHA is {SMOOTH_ALPHA}{'' if chosen == SMOOTH_ALPHA else ' (differs: update it)'}")

@@ -100,3 +100,51 @@ def test_pooling_config_both_forms(tmp_path):
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "weightedmean"}))
     with pytest.raises(ValueError, match="unsupported pooling"):
         read_pooling(tmp_path)
+
+
+def test_smoothing_leaves_the_fp32_function_unchanged(base_export, tmp_path):
+    """SmoothQuant divides each weight op's input by s and multiplies the weight's rows by s: exact in fp32. Built on
+    the fused graph the int8 recipe uses, where every weight op (per layer: Attention, attention output, FFN in, FFN
+    out) gets its Mul."""
+    import shutil
+
+    import onnx
+
+    from harness.models.export import fuse_bert, smooth, weight_ops
+
+    folder = tmp_path / "smoothed"
+    shutil.copytree(base_export, folder)
+    fused = fuse_bert(base_export / "model.onnx", folder / "model.onnx", base_export / "config.json")
+    assert fused["Attention"] == 6 and fused["SkipLayerNormalization"] == 12
+    before = OnnxEncoder(folder).encode(TEXTS, batch_size=4)
+    count = smooth(folder / "model.onnx", folder / "tokenizer.json", TEXTS[:2], alpha=0.85)
+    graph = onnx.load(str(folder / "model.onnx")).graph
+    assert count == len(weight_ops(graph)) == 6 * 4  # per layer: Attention, attention output, FFN in, FFN out
+    assert sum(n.op_type == "Mul" and n.name.endswith("/smooth") for n in graph.node) == count
+    after = OnnxEncoder(folder).encode(TEXTS, batch_size=4)
+    assert np.abs(after - before).max() < 1e-5
+    assert np.abs(after - load_model(get_model_spec("baseline"), None).encode(TEXTS)).max() < 1e-4
+
+
+def test_int8_export_is_batch_independent_and_close(base_export, tmp_path):
+    """The int8 file: every weight op quantised, the embedding table in fp16, a text's embedding the same alone, in
+    a batch and over parallel workers, and close to fp32."""
+    import onnx
+
+    from harness.models.export import quantize_int8
+
+    out = tmp_path / "baseline@onnx-int8"
+    info = quantize_int8(base_export, out)
+    settings = info["quantization"]
+    assert settings["smoothquant"]["ops"] == 24 and settings["fp16_tables"] and settings["fused_operators"]["Attention"] == 6
+    ops = {n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node}
+    # quantize_dynamic writes DynamicQuantizeLinear + MatMulInteger (onnxruntime fuses them when it loads the file)
+    assert {"MatMulInteger", "QAttention"} <= ops and not {"MatMul", "Attention"} & ops, ops
+    serial = OnnxEncoder(out, intra_op_num_threads=1)
+    parallel = OnnxEncoder(out, intra_op_num_threads=2)
+    assert serial.per_text and parallel.per_text
+    alone = np.stack([serial.encode(t) for t in TEXTS])
+    assert np.array_equal(serial.encode(TEXTS, batch_size=32), alone)
+    assert np.array_equal(parallel.encode(TEXTS * 3, batch_size=32), np.concatenate([alone] * 3))  # order kept
+    fp32 = OnnxEncoder(base_export).encode(TEXTS)
+    assert (alone * fp32).sum(axis=1).min() > 0.98
