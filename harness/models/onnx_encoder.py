@@ -79,7 +79,11 @@ def read_default_prompt(folder: Path) -> str:
 
 
 class OnnxEncoder:
-    """An exported sentence-embedding model: tokenise, run the ONNX graph, pool, (normalise)."""
+    """An exported sentence-embedding model: tokenise, run the ONNX graph, pool, (normalise).
+
+    ``intra_op_num_threads``: the cores one ``encode`` call uses (default: this process's CPUs); a batched (fp32)
+    model runs each batch on that many onnxruntime threads, a per-text (int8) model that many texts at once on one
+    thread each. ``per_text``: default True for an int8 export (see :attr:`per_text`)."""
 
     def __init__(self, folder: str | Path, intra_op_num_threads: int | None = None, providers: list[str] | None = None,
                  per_text: bool | None = None, spinning: bool = False):
