@@ -1,8 +1,9 @@
-"""Encode-speed benchmark: PyTorch fp32 (SentenceTransformer) vs the ONNX fp32 and ONNX INT8 exports.
+"""Encode-speed benchmark: PyTorch fp32 (SentenceTransformer) vs the ONNX fp32 and ONNX INT8 exports (onnxruntime),
+and the fp32 export under OpenVINO where it is installed.
 
     python benchmarks/encode.py --dataset ../shared/data/reference --model standard
 
-Sentences per second at batch 1 and batch 32 on the dataset's eval texts (each distinct text once), all three
+Sentences per second at batch 1 and batch 32 on the dataset's eval texts (each distinct text once), all the
 backends loaded side by side in one process and timed round-robin (a warm-up pass each, then the median of
 ``--runs`` passes), with the ratio to PyTorch. The exports are built on demand (``python -m harness export``
 builds the same folders); the model is trained if its artifact is absent, so run ``python -m harness train`` first.
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,11 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 # 1 thread). Set before torch is imported; an explicit OMP_WAIT_POLICY in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-BACKENDS = ("pytorch", "onnx", "onnx-int8")
+FORMATS = ("onnx", "onnx-int8")
+#: "openvino": the ``onnx`` (fp32) export run by OpenVINO's CPU plugin at its default precision (bf16 on a CPU with
+#: AVX512-BF16 or AMX); a row only where ``openvino`` is installed (the export extra). OpenVINO cannot convert the
+#: int8 file (onnxruntime's QAttention), so there is no OpenVINO int8 row.
+OPENVINO = "openvino"
 
 CHILD = r'''
 import json, sys, time
@@ -49,7 +55,7 @@ if backend == "pytorch":
     model = ModelRef.resolve(target, load_dataset(sys.argv[4])).load()
 else:
     from harness.models.onnx_encoder import OnnxEncoder
-    model = OnnxEncoder(target)
+    model = OnnxEncoder(target, runtime="openvino" if backend == "openvino" else "onnxruntime")
 started = time.perf_counter()
 model.encode(texts, batch_size=32)
 seconds = time.perf_counter() - started
@@ -107,18 +113,27 @@ def main() -> int:
     load_before = os.getloadavg()
 
     refs = {"pytorch": ModelRef.resolve(args.model, dataset)}
-    refs.update({fmt: ModelRef.resolve(f"{args.model}@{fmt}", dataset) for fmt in BACKENDS[1:]})
+    refs.update({fmt: ModelRef.resolve(f"{args.model}@{fmt}", dataset) for fmt in FORMATS})
+    backends = ["pytorch", *FORMATS]
+    if find_spec("openvino") is not None:
+        backends.append(OPENVINO)
+        refs[OPENVINO] = refs["onnx"]
     for ref in refs.values():
         ref.artifact()  # train / export before anything is timed
     artifact = refs["pytorch"].artifact()
     disk = {"pytorch": folder_mb([base_model_path()] if artifact is None else
                                  ([base_model_path(), artifact] if refs["pytorch"].spec.kind == "lora" else [artifact]))}
-    disk.update({fmt: folder_mb([refs[fmt].artifact()]) for fmt in BACKENDS[1:]})
+    disk.update({name: folder_mb([refs[name].artifact()]) for name in backends[1:]})
 
     models, rss_growth = {}, {}
-    for name in BACKENDS:
+    for name in backends:
         before = rss_mb()
-        models[name] = refs[name].load()
+        if name == OPENVINO:
+            from harness.models.onnx_encoder import OnnxEncoder
+
+            models[name] = OnnxEncoder(refs[name].artifact(), runtime="openvino")
+        else:
+            models[name] = refs[name].load()
         models[name].encode(texts[:64], batch_size=32)  # warm-up: first-call allocations, ORT's arena, torch's kernels
         rss_growth[name] = rss_mb() - before
 
@@ -128,19 +143,19 @@ def main() -> int:
 
     # agreement with PyTorch on every eval text (unit vectors), as a sanity line beside the speed
     vectors = {n: np.asarray(models[n].encode(texts, batch_size=32, convert_to_numpy=True, normalize_embeddings=True,
-                                              show_progress_bar=False)) for n in BACKENDS}
-    cosine = {n: (vectors[n] * vectors["pytorch"]).sum(axis=1) for n in BACKENDS}
+                                              show_progress_bar=False)) for n in backends}
+    cosine = {n: (vectors[n] * vectors["pytorch"]).sum(axis=1) for n in backends}
 
     results = {}
     for batch in batches:
         subset = texts[:args.batch1_texts] if batch == 1 else texts
-        for name in BACKENDS:  # warm-up pass at this batch size
+        for name in backends:  # warm-up pass at this batch size
             time_passes(encoder(name), subset[:max(batch * 4, 16)], batch)
-        seconds = {name: [] for name in BACKENDS}
+        seconds = {name: [] for name in backends}
         for _ in range(args.runs):
-            for name in BACKENDS:  # round-robin, so drift in machine load hits every backend alike
+            for name in backends:  # round-robin, so drift in machine load hits every backend alike
                 seconds[name].append(time_passes(encoder(name), subset, batch))
-        for name in BACKENDS:
+        for name in backends:
             median = statistics.median(seconds[name])
             results[(name, batch)] = {"texts": len(subset), "median_s": median, "sentences_per_s": len(subset) / median,
                                       "spread": (min(seconds[name]), max(seconds[name]))}
@@ -152,7 +167,7 @@ def main() -> int:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump(texts, handle)
         try:
-            for name in BACKENDS:
+            for name in backends:
                 target = args.model if name == "pytorch" else str(refs[name].artifact())
                 out = subprocess.run([sys.executable, "-c", CHILD, name, target, handle.name, str(dataset.root)],
                                      capture_output=True, text=True, cwd=ROOT, check=True)
@@ -172,11 +187,12 @@ def main() -> int:
              "cosine to PyTorch (mean / min) |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for batch in batches:
-        for name in BACKENDS:
+        for name in backends:
             r = results[(name, batch)]
             ratio = r["sentences_per_s"] / results[("pytorch", batch)]["sentences_per_s"]
             alone = f"{peak[name]['peak_rss_mb']:.0f}" + (" (torch)" if peak[name]["torch_imported"] else "") if name in peak else "-"
-            lines.append(f"| {name} | {batch} | {r['sentences_per_s']:.1f} | {ratio:.2f}x | {disk[name]:.1f} | "
+            label = f"{name} ({models[name].precision})" if name == OPENVINO else name
+            lines.append(f"| {label} | {batch} | {r['sentences_per_s']:.1f} | {ratio:.2f}x | {disk[name]:.1f} | "
                          f"{rss_growth[name]:.0f} | {alone} | {cosine[name].mean():.4f} / {cosine[name].min():.4f} |")
     print("\n".join(lines))
     if args.json:

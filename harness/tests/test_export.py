@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -148,3 +149,18 @@ def test_int8_export_is_batch_independent_and_close(base_export, tmp_path):
     assert np.array_equal(parallel.encode(TEXTS * 3, batch_size=32), np.concatenate([alone] * 3))  # order kept
     fp32 = OnnxEncoder(base_export).encode(TEXTS)
     assert (alone * fp32).sum(axis=1).min() > 0.98
+    if find_spec("openvino") is not None:  # OpenVINO has no conversion for QAttention: a clear refusal
+        with pytest.raises(ValueError, match="OpenVINO cannot run this file.*QAttention"):
+            OnnxEncoder(out, runtime="openvino")
+
+
+def test_openvino_runs_the_fp32_file(base_export):
+    pytest.importorskip("openvino", reason="openvino is not installed (scripts/setup export)")
+    onnxruntime = OnnxEncoder(base_export).encode(TEXTS)
+    exact = OnnxEncoder(base_export, runtime="openvino", precision="f32")
+    assert exact.precision == "f32" and not exact.per_text
+    assert np.abs(exact.encode(TEXTS, batch_size=3) - onnxruntime).max() < 1e-4
+    default = OnnxEncoder(base_export, runtime="openvino")  # bf16 where the CPU has it
+    assert (default.encode(TEXTS) * onnxruntime).sum(axis=1).min() > 0.999
+    with pytest.raises(ValueError, match="unknown runtime"):
+        OnnxEncoder(base_export, runtime="tensorrt")
