@@ -27,6 +27,7 @@ embedding does not depend on its batch-mates. See docs/adr/005-onnx-int8-export.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
@@ -90,7 +91,7 @@ def _stale(final: Path) -> tuple[str, str] | None:
     smoothing = (info.get("quantization") or {}).get("smoothquant") or {}
     if smoothing and smoothing.get("alpha") != SMOOTH_ALPHA:
         return f"smoothed with alpha {smoothing.get('alpha')}, now {SMOOTH_ALPHA}", final.name
-    if smoothing and smoothing.get("calibration_sha256") != texts_digest(calibration_texts()):
+    if smoothing and smoothing.get("calibration_sha256") != calibration_digest():
         return "its calibration texts changed (data/default or data/natural_train)", final.name
     return None
 
@@ -276,6 +277,12 @@ def texts_digest(texts: list[str]) -> str:
     import hashlib
 
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def calibration_digest() -> str:
+    """sha256 of today's :func:`calibration_texts` (read once per process: every kept int8 export is checked against it)."""
+    return texts_digest(calibration_texts())
 
 
 def fuse_bert(src: Path, dst: Path, config_file: Path) -> dict[str, int]:
