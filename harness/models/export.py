@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.models.cache import build_artifact, cache_dir, is_complete, mark_used
-from harness.models.onnx_encoder import MODEL_FILE, OnnxEncoder
+from harness.models.onnx_encoder import MODEL_FILE, OnnxEncoder, token_feed
 from harness.models.registry import EXPORT_FORMATS, ModelSpec
 from harness.paths import base_model_path, models_dir
 
@@ -340,8 +340,7 @@ def activation_maxima(model, tokenizer_file: Path, tensors: list[str], texts: li
     maxima: dict[str, np.ndarray] = {}
     with step(f"int8 calibration: activation ranges over {len(texts)} training texts"):
         for e in tokenizer.encode_batch(texts):
-            feed = {"input_ids": np.array([e.ids], dtype=np.int64), "token_type_ids": np.array([e.type_ids], dtype=np.int64),
-                    "attention_mask": np.ones((1, len(e.ids)), dtype=np.int64)}
+            feed = token_feed([e])
             for name, value in zip(tensors, session.run(tensors, {k: v for k, v in feed.items() if k in wanted})):
                 channel = np.abs(value.reshape(-1, value.shape[-1])).max(axis=0)
                 maxima[name] = channel if name not in maxima else np.maximum(maxima[name], channel)
@@ -407,9 +406,10 @@ def fp16_embedding_table(model_path: Path) -> str | None:
 
 def quantize_file(src: Path, dst: Path, texts: list[str] | None = None,
                   alpha: float | None = SMOOTH_ALPHA) -> dict:
-    """``src`` (fp32 ONNX, in an export folder with ``config.json`` and ``tokenizer.json``) -> ``dst``: fused BERT graph, smoothed (calibrated on ``texts``, default
-    :func:`calibration_texts`; ``alpha=None``: not smoothed), every weight op in 8 bits (QInt8 weights per output channel, activations quantised
-    at run time per call), the embedding table in fp16. Returns the settings used."""
+    """``src`` (fp32 ONNX, in an export folder with ``config.json`` and ``tokenizer.json``) -> ``dst``: the fused BERT
+    graph, smoothed (calibrated on ``texts``, default :func:`calibration_texts`; ``alpha=None``: not smoothed), every
+    weight op in 8 bits (QInt8 weights per output channel, activations quantised at run time per call), the
+    embedding table in fp16. Returns the settings used."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process

@@ -78,6 +78,18 @@ def read_default_prompt(folder: Path) -> str:
     return (config.get("prompts") or {}).get(name, "") if name else ""
 
 
+def token_feed(encodings: list, pad_id: int = 0) -> dict[str, np.ndarray]:
+    """The exported graph's inputs for tokenised texts (``tokenizers`` encodings), padded to the longest of them:
+    ``input_ids``, ``attention_mask``, ``token_type_ids`` (int64, one row per text)."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(encodings), width), dtype=np.int64)
+    types = np.zeros((len(encodings), width), dtype=np.int64)
+    for row, e in enumerate(encodings):
+        ids[row, :len(e.ids)], mask[row, :len(e.ids)], types[row, :len(e.ids)] = e.ids, 1, e.type_ids
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
 class OnnxEncoder:
     """An exported sentence-embedding model: tokenise, run the ONNX graph, pool, (normalise).
 
@@ -194,13 +206,8 @@ class OnnxEncoder:
 
     def _run(self, encodings: list) -> np.ndarray:
         """Pooled (not yet normalised) embeddings of tokenised texts, padded to the longest of them."""
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(encodings), width), dtype=np.int64)
-        types = np.zeros((len(encodings), width), dtype=np.int64)
-        for row, e in enumerate(encodings):
-            ids[row, :len(e.ids)], mask[row, :len(e.ids)], types[row, :len(e.ids)] = e.ids, 1, e.type_ids
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        feed = token_feed(encodings, self.pad_id)
+        mask = feed["attention_mask"]
         feed = {name: feed[name] for name in self.input_names}
         if self.runtime == "openvino":
             tokens = self.compiled(feed)[self.compiled.outputs[0]]
