@@ -53,7 +53,8 @@ def main() -> int:
     frames = selection_frames(dataset)
     pairs = [pair for frame in frames.values() for pair in zip(frame["text_1"], frame["text_2"])]
     labels = np.concatenate([frame["label"].to_numpy() for frame in frames.values()])
-    sizes = [len(frame) for frame in frames.values()]
+    ends = np.cumsum([len(frame) for frame in frames.values()])
+    spans = [slice(end - len(frame), end) for frame, end in zip(frames.values(), ends)]  # each set's pairs
     texts = sorted({t for pair in pairs for t in pair})
     index = {t: i for i, t in enumerate(texts)}
     left, right = np.array([index[a] for a, _ in pairs]), np.array([index[b] for _, b in pairs])
@@ -72,14 +73,14 @@ def main() -> int:
                 quantize_file(fp32_folder / "model.onnx", folder / "model.onnx", calibration, alpha)
                 vectors = OnnxEncoder(folder, per_text=True).encode(texts, normalize_embeddings=True)
             cosine = (vectors * reference).sum(axis=1)
-            moved = np.abs((vectors[left] * vectors[right]).sum(axis=1) - reference_pairs)
-            change[alpha].append(moved.mean())
             scores = (vectors[left] * vectors[right]).sum(axis=1)
+            moved = np.abs(scores - reference_pairs)
+            change[alpha].append(moved.mean())
             relative = []
-            for part, (lo, hi) in zip(frames, zip(np.cumsum([0, *sizes[:-1]]), np.cumsum(sizes))):
+            for span in spans:
                 for metric in (cosine_spearman, auc_roc):
-                    was = metric(reference_pairs[lo:hi], labels[lo:hi])
-                    relative.append(f"{abs(metric(scores[lo:hi], labels[lo:hi]) - was) / abs(was):.2%} of {was:.3f}")
+                    was = metric(reference_pairs[span], labels[span])
+                    relative.append(f"{abs(metric(scores[span], labels[span]) - was) / abs(was):.2%} of {was:.3f}")
             rows.append(f"| {name} | {'none' if alpha is None else alpha} | {cosine.mean():.4f} | {cosine.min():.4f} | "
                         f"{moved.mean():.4f} | {np.quantile(moved, 0.99):.4f} | {' | '.join(relative)} |")
             print(rows[-1], flush=True)
