@@ -36,6 +36,7 @@ from harness.data.leakage import normalise_text
 from harness.data.splits import split_config, validation_split
 from harness.paths import base_model_path, models_dir
 from harness.models import distributed
+from harness.models.hardware import effective_precision
 from harness.models.registry import ModelSpec
 
 _BASE_FILES = ("config.json", "model.safetensors", "modules.json", "tokenizer.json", "1_Pooling/config.json")
@@ -67,6 +68,9 @@ def artifact_key(spec: ModelSpec, train_sha256: str | None, validation_source_sh
         "config": spec.config.to_dict() if spec.config else None,
         "harness": __version__,
     }
+    if spec.config and effective_precision(spec.config.precision, spec.config.quantization) != spec.config.precision:
+        # only where the hardware changes it (bf16 -> fp32 on a CPU without native bf16): other keys stay as they were
+        payload["effective_precision"] = effective_precision(spec.config.precision, spec.config.quantization)
     if spec.config and spec.config.extra_train:  # only then: the keys of recipes without extra files stay as they were
         from harness.data.natural_train import extra_path
 

@@ -23,6 +23,7 @@ from harness.paths import base_model_path
 from harness.data.scored_sets import VALIDATION, require_selection
 from harness.models.registry import ModelSpec
 from harness.models.training_data import make_objective_loss, training_datasets
+from harness.models.hardware import cuda_available, effective_precision  # cuda_available: re-exported
 
 LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
 
@@ -35,12 +36,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return versions
-
-
-def cuda_available() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
 
 
 def load_base_model(device: str | None = None, quantization: str | None = None):
@@ -170,7 +165,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
             optim=cfg.optimizer, weight_decay=cfg.weight_decay, seed=cfg.seed, data_seed=cfg.seed,
             eval_strategy="steps", eval_steps=cfg.eval_steps, logging_steps=cfg.eval_steps, save_strategy="no",
             report_to="none", use_cpu=not cuda_available(), disable_tqdm=not (progress and progress_lines.wants_bar()),
-            bf16=bool(cfg.quantization) or cfg.precision == "bf16",
+            bf16=effective_precision(cfg.precision, cfg.quantization) == "bf16",
             prompts=cfg.prompt or None,
             # MNRL: a text twice in one batch would be its own in-batch negative
             batch_sampler=BatchSamplers.NO_DUPLICATES if cfg.objective == "mnrl" else BatchSamplers.BATCH_SAMPLER,
@@ -220,6 +215,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
         "base_model": str(base_model_path()),
         "libraries": library_versions(),
         "device": "cuda" if cuda_available() else "cpu",
+        "precision": effective_precision(cfg.precision, cfg.quantization),
         "world_size": world,
         "per_device_batch_size": cfg.batch_size // world,
         "effective_batch_size": cfg.batch_size,
