@@ -114,7 +114,7 @@ def test_natural_train_portion_is_big_enough_and_valid(evidence):
     from harness.data import natural_train
 
     pairs = natural_train.extra_pairs(natural_train.NATURAL_PAIRS)
-    triplets = natural_train.extra_triplets((natural_train.STANCE_TRIPLETS,))
+    triplets = natural_train.extra_triplets(natural_train.STANCE_TRIPLETS)
     evidence.json("natural_train", {"natural pairs": len(pairs), "labels": pairs["label"].value_counts().to_dict(),
                                     "stance triplets": len(triplets)})
     assert len(pairs) >= 600 and len(triplets) >= 300

@@ -24,6 +24,9 @@ from harness.data.schema import NaturalPairSchema
 from harness.paths import PROJECT_ROOT
 
 NATURAL_DIR = PROJECT_ROOT / "data" / "natural"
+#: The writer-disjoint benchmark (issue #19): pairs by writers who never wrote or read any training, dev or
+#: earlier test text, one file per writer under ``raw/``. All of it is test (role ``report``); nothing is split.
+UNSEEN_DIR = PROJECT_ROOT / "data" / "unseen_writers"
 DEV_FILE, TEST_FILE = "dev.jsonl", "test.jsonl"
 DEV_FRACTION = 0.40
 SEED = 42
@@ -69,6 +72,11 @@ def build_files(folder: Path = NATURAL_DIR) -> dict[str, Path]:
 def load(part: str, folder: Path = NATURAL_DIR) -> pd.DataFrame:
     """``dev`` or ``test``: the committed half, validated."""
     return read_pairs(folder / {"dev": DEV_FILE, "test": TEST_FILE}[part], NaturalPairSchema)
+
+
+def load_unseen(folder: Path = UNSEEN_DIR) -> pd.DataFrame:
+    """The writer-disjoint benchmark: every writer's file under ``raw/``, validated, with pair ids."""
+    return read_raw(folder / "raw")
 
 
 def gated(frame: pd.DataFrame) -> pd.DataFrame:

@@ -23,8 +23,16 @@ from harness.paths import PROJECT_ROOT
 
 DATA_DIR = PROJECT_ROOT / "data"
 NATURAL_TRAIN_DIR = DATA_DIR / "natural_train"
-STANCE_TRIPLETS = "natural_train/raw/stance_triplets.jsonl"
-NATURAL_PAIRS = ("natural_train/raw/pairs_writer_e.jsonl", "natural_train/raw/pairs_writer_f.jsonl")
+
+
+def _portion(pattern: str) -> tuple[str, ...]:
+    """Every file of one kind under ``natural_train/raw/`` (one per writer), as paths relative to ``data/``."""
+    return tuple(str(p.relative_to(DATA_DIR)) for p in sorted((NATURAL_TRAIN_DIR / "raw").glob(pattern)))
+
+
+#: Every writer's stance triplets and natural pairs (issue #19 widened the portion to more writers, one file each).
+STANCE_TRIPLETS = _portion("stance_triplets*.jsonl")
+NATURAL_PAIRS = _portion("pairs_writer_*.jsonl")
 
 
 def extra_path(relative: str) -> Path:
@@ -72,6 +80,12 @@ def extra_triplets(files: tuple[str, ...]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["anchor", "positive", "negative"])
 
 
-def all_texts(files: tuple[str, ...] = (STANCE_TRIPLETS, *NATURAL_PAIRS)) -> list[str]:
+def writers(files: tuple[str, ...] = (*STANCE_TRIPLETS, *NATURAL_PAIRS)) -> set[str]:
+    """Writer ids of the training portion's files."""
+    return {w for f in files for w in (read_triplets(extra_path(f)) if is_triplet_file(f)
+                                       else read_natural_pairs(extra_path(f)))["writer"]}
+
+
+def all_texts(files: tuple[str, ...] = (*STANCE_TRIPLETS, *NATURAL_PAIRS)) -> list[str]:
     pairs = extra_pairs(tuple(f for f in files if extra_path(f).is_file()))
     return sorted(set(pairs["text_1"]) | set(pairs["text_2"]))

@@ -62,6 +62,8 @@ FIELD_TYPES: dict[str, type] = {
     "anchor": str,
     "positive": str,
     "negative": str,
+    "family": str,
+    "writer": str,
 }
 
 
@@ -96,7 +98,14 @@ class OODPairSchema(pa.DataFrameModel):
 #: Buckets of the hand-written natural-language benchmark (data/natural/README.md); "ambiguous" is never gated.
 NATURAL_BUCKETS: tuple[str, ...] = ("paraphrase_compatible", "complementary_compatible", "topical_incompatible",
                                     "dealbreaker", "ambiguous")
-NATURAL_REQUIRED: tuple[str, ...] = ("text_1", "text_2", "label", "bucket", "topic")
+NATURAL_REQUIRED: tuple[str, ...] = ("text_1", "text_2", "label", "bucket", "topic", "family", "writer")
+TRIPLET_REQUIRED: tuple[str, ...] = ("anchor", "positive", "negative", "topic", "family", "writer")
+#: Topic families of the hand-written data (issue #19): what people match and mismatch on beyond hobbies. Every
+#: natural pair and triplet carries one; the per-family AUC shows a model's blind spots.
+FAMILIES: tuple[str, ...] = ("lifestyle", "relationship_goals", "communication", "privacy_social", "ambition_work",
+                             "family", "money", "values_habits")
+#: A writer id: the persona who wrote the row (style briefs in data/WRITERS.md).
+WRITER_PATTERN = r"^[a-z][a-z0-9-]*$"
 
 
 class NaturalPairSchema(pa.DataFrameModel):
@@ -107,6 +116,8 @@ class NaturalPairSchema(pa.DataFrameModel):
     label: Series[int] = pa.Field(isin=[0, 1])
     bucket: Series[str] = pa.Field(isin=list(NATURAL_BUCKETS))
     topic: Series[str] = pa.Field(str_matches=r"^[a-z][a-z_ /-]*$")
+    family: Series[str] = pa.Field(isin=list(FAMILIES))
+    writer: Series[str] = pa.Field(str_matches=WRITER_PATTERN)
 
     @pa.dataframe_check(error="a bucket's label contradicts it (compatible buckets are 1, incompatible ones 0)")
     def bucket_fixes_label(cls, frame):
@@ -127,6 +138,8 @@ class StanceTripletSchema(pa.DataFrameModel):
     positive: Series[str] = pa.Field(str_matches=NO_PREFIX_PATTERN, str_length={"min_value": 2, "max_value": 400})
     negative: Series[str] = pa.Field(str_matches=NO_PREFIX_PATTERN, str_length={"min_value": 2, "max_value": 400})
     topic: Series[str] = pa.Field(str_matches=r"^[a-z][a-z_ /-]*$")
+    family: Series[str] = pa.Field(isin=list(FAMILIES))
+    writer: Series[str] = pa.Field(str_matches=WRITER_PATTERN)
 
     @pa.dataframe_check(error="anchor, positive and negative must be three different texts")
     def three_texts(cls, frame):
@@ -148,4 +161,4 @@ SCHEMA_FOR_FILE: dict[str, type[pa.DataFrameModel]] = {
 def required_fields(schema: type[pa.DataFrameModel]) -> tuple[str, ...]:
     """The fields every row of a file validated by ``schema`` must carry."""
     return {OODPairSchema: OOD_REQUIRED, NaturalPairSchema: NATURAL_REQUIRED,
-            StanceTripletSchema: ("anchor", "positive", "negative", "topic")}.get(schema, PAIR_FIELDS)
+            StanceTripletSchema: TRIPLET_REQUIRED}.get(schema, PAIR_FIELDS)

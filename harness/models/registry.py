@@ -149,20 +149,20 @@ RECIPES: tuple[ModelSpec, ...] = (
         "a second portion mixed in by the proportional multi-dataset sampler. Pairwise (CoSENT) because MNRL "
         "trailed on both selection sets in the sweep (with MNRL the same data gave validation 0.457 / natural_dev "
         "0.564 at its best lr). lr 1e-4 as standard-cosent (not re-tuned).",
-        TrainConfig(learning_rate=1e-4, loss="CoSENTLoss", extra_train=(STANCE_TRIPLETS,)),
+        TrainConfig(learning_rate=1e-4, loss="CoSENTLoss", extra_train=STANCE_TRIPLETS),
     ),
     ModelSpec(
         "natural-mix", "full",
         "stance-contrast plus the hand-written natural pairs (data/natural_train/raw/pairs_writer_*.jsonl, 675 "
         "pairs), mixed with the training file by the proportional multi-dataset sampler; CoSENT, lr 1e-4 (not "
         "re-tuned). The MNRL version measured validation 0.488 / natural_dev 0.602 at its best lr (GPU sweep).",
-        TrainConfig(learning_rate=1e-4, loss="CoSENTLoss", extra_train=(STANCE_TRIPLETS, *NATURAL_PAIRS)),
+        TrainConfig(learning_rate=1e-4, loss="CoSENTLoss", extra_train=(*STANCE_TRIPLETS, *NATURAL_PAIRS)),
     ),
     ModelSpec(
         "lora-natural-mix", "lora",
         "natural-mix's recipe on LoRA (lora's adapter: r=8, alpha=16, q/k/v) at lora's validated lr 3e-3 (not "
         "re-tuned for CoSENT).",
-        TrainConfig(learning_rate=3e-3, loss="CoSENTLoss", extra_train=(STANCE_TRIPLETS, *NATURAL_PAIRS), **LORA_CONFIG),
+        TrainConfig(learning_rate=3e-3, loss="CoSENTLoss", extra_train=(*STANCE_TRIPLETS, *NATURAL_PAIRS), **LORA_CONFIG),
     ),
 )
 MODELS.update({spec.name: spec for spec in RECIPES})
