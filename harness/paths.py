@@ -1,7 +1,7 @@
 """Where things live: the project root, the default dataset, the base model, model and run folders.
 
-``HARNESS_MODELS_DIR`` and ``HARNESS_RUNS_DIR`` override the artifact and run folders (CI and tests
-use them to keep clean checkouts clean).
+``HARNESS_MODELS_DIR``, ``HARNESS_RUNS_DIR`` and ``HARNESS_REPORTS_DIR`` override the artifact, run and
+report folders (CI and tests use them to keep clean checkouts clean).
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ def models_dir() -> Path:
 
 def runs_root() -> Path:
     return Path(os.environ.get("HARNESS_RUNS_DIR", PROJECT_ROOT / "runs")).resolve()
+
+
+def reports_dir() -> Path:
+    """Where the main job's HTML report goes (``reports/report.html``)."""
+    return Path(os.environ.get("HARNESS_REPORTS_DIR", PROJECT_ROOT / "reports")).resolve()
 
 
 def run_dir(dataset) -> Path:
