@@ -22,7 +22,7 @@ import pandas as pd
 
 from harness import __version__, progress
 from harness.data.dataset import Dataset, dumps_pairs, write_atomic
-from harness.data.scored_sets import (EVAL, NATURAL_TEST, SCORED_SETS, VALIDATION, ScoredFrames, SetContext,
+from harness.data.scored_sets import (EVAL, NATURAL_TEST, NATURAL_UNSEEN, SCORED_SETS, VALIDATION, ScoredFrames, SetContext,
                                       get_scored_set)
 from harness.evaluation import behavioural
 from harness.evaluation.criteria import BEHAVIOURAL, CEILINGS, GATE, NEGATED, TARGET, Criterion, cases
@@ -36,7 +36,7 @@ from harness.paths import DEFAULT_DATASET, run_dir
 from harness.report import charts
 
 #: Bump whenever a metric's definition changes: it is part of every metrics cache key.
-METRICS_VERSION = 3  # 3: ranking metrics, Matryoshka curve, transfer-threshold decisions
+METRICS_VERSION = 4  # 3: ranking metrics, Matryoshka curve, transfer-threshold decisions; 4: AUC per writer/family, set gaps
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -158,12 +158,12 @@ class Run:
                     result["matryoshka"] = matryoshka_curve(frame, e1, e2)
                 if scored_set.clustering:
                     result.update(cluster_purity(hdbscan_clusters(self.projection(name, set_name)), frame["label"].to_numpy()))
-                if set_name == NATURAL_TEST:
-                    eval_frame = self.frame(EVAL)
-                    gap = difference_ci(auc_roc, self.scores(name, EVAL), eval_frame["label"].to_numpy(), scores,
+                if scored_set.gap is not None and self.frame(scored_set.gap.minus) is not None:
+                    minus = scored_set.gap.minus
+                    gap = difference_ci(auc_roc, self.scores(name, minus), self.frame(minus)["label"].to_numpy(), scores,
                                         frame["label"].to_numpy())
-                    result["generalisation_gap_auc"] = gap["value"]
-                    result.setdefault("ci95", {})["generalisation_gap_auc"] = gap["ci95"]
+                    result[scored_set.gap.metric] = gap["value"]
+                    result.setdefault("ci95", {})[scored_set.gap.metric] = gap["ci95"]
                 return result
 
             self._metrics[key] = self._guard(name, lambda: cached_json("metrics", cache_key, compute))
@@ -314,6 +314,8 @@ class Run:
         scored = {n: (self.scores(n, EVAL), labels) for n in models}
         tuned = [n for n in models if n != "baseline"]
         natural = {n: self.metrics(n, NATURAL_TEST) for n in models} if chart_name == "natural_buckets" else {}
+        unseen = ({n: self.metrics(n, NATURAL_UNSEEN) for n in models}
+                  if chart_name in ("writer_auc", "family_auc") and self.frame(NATURAL_UNSEEN) is not None else {})
         builders = {
             "cosine_overlay": lambda: charts.cosine_overlay(scored),
             "umap_side_by_side": lambda: charts.umap_side_by_side({n: (self.projection(n), labels) for n in models}),
@@ -326,6 +328,10 @@ class Run:
             "false_positives_by_pair_type": lambda: charts.false_positive_bars({n: m(n)["false_positives_by_pair_type"] for n in models}),
             "natural_buckets": lambda: charts.bucket_means({n: natural[n]["mean_cosine_by_bucket"] for n in models},
                                                            {n: natural[n]["auc_roc"] for n in models}),
+            "writer_auc": lambda: charts.group_auc_bars({n: unseen[n]["auc_by_writer"] for n in unseen},
+                                                        "writer-disjoint natural test: AUC by writer"),
+            "family_auc": lambda: charts.group_auc_bars({n: unseen[n]["auc_by_family"] for n in unseen},
+                                                        "writer-disjoint natural test: AUC by topic family"),
             "behavioural_pass_rates": lambda: charts.pass_rate_bars(
                 {n: {k: v["rate"] for k, v in behavioural.pass_rates(self.behavioural(n)).items() if k != "all"}
                  for n in models}),

@@ -105,10 +105,6 @@ def natural_train_texts():
     return natural_train.all_texts()
 
 
-def _content_sets(texts):
-    return [frozenset(t for t in natural.tokens(text) if t not in natural._FUNCTION and len(t) > 2) for text in texts]
-
-
 def test_natural_train_portion_is_big_enough_and_valid(evidence):
     """>= 600 hand-written natural pairs plus >= 300 stance triplets, each file through its pandera schema."""
     from harness.data import natural_train
@@ -125,15 +121,7 @@ def test_natural_train_shares_no_text_or_near_copy_with_the_benchmark(halves, na
     bench = pd.concat([halves["dev"], halves["test"]])
     bench_texts = sorted(set(bench["text_1"]) | set(bench["text_2"]))
     exact = sorted(set(normalise_texts(pd.Series(natural_train_texts))) & set(normalise_texts(pd.Series(bench_texts))))
-    train_sets, bench_sets = _content_sets(natural_train_texts), _content_sets(bench_texts)
-    closest = []
-    for text, words in zip(natural_train_texts, train_sets):
-        if not words:
-            continue
-        best = max(((len(words & b) / len(words | b), other) for b, other in zip(bench_sets, bench_texts) if b),
-                   default=(0.0, ""))
-        closest.append((round(best[0], 3), text, best[1]))
-    closest.sort(reverse=True)
+    closest = natural.closest_overlaps(natural_train_texts, bench_texts)
     evidence.json("closest pairs (content-word Jaccard)", closest[:15])
     assert not exact, exact[:5]
     assert all(score <= MAX_CONTENT_JACCARD for score, *_ in closest), closest[:5]

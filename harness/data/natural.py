@@ -137,5 +137,22 @@ def naturalness(texts: list[str]) -> dict[str, float]:
             **length_spread(texts)}
 
 
+def content_words(text: str) -> frozenset[str]:
+    """The content words of a text (no function words, longer than two letters): what a near copy shares."""
+    return frozenset(t for t in tokens(text) if t not in _FUNCTION and len(t) > 2)
+
+
+def closest_overlaps(texts: list[str], against: list[str]) -> list[tuple[float, str, str]]:
+    """For every text, the highest content-word Jaccard with any text of ``against`` and that text, highest first."""
+    other = [(w, t) for t in against if (w := content_words(t))]
+    out = []
+    for text in texts:
+        words = content_words(text)
+        if words:
+            best = max(((len(words & b) / len(words | b), t) for b, t in other), default=(0.0, ""))
+            out.append((round(best[0], 3), text, best[1]))
+    return sorted(out, reverse=True)
+
+
 def texts_of(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(list(frame["text_1"]) + list(frame["text_2"])))

@@ -74,6 +74,13 @@ def extra_pairs(files: tuple[str, ...]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["text_1", "text_2", "label"])
 
 
+def extra_pairs_with(files: tuple[str, ...], *fields: str) -> pd.DataFrame:
+    """The natural pair files (not triplets) with provenance fields kept (``writer``, ``family``, ``bucket``...)."""
+    frames = [read_natural_pairs(extra_path(r))[["text_1", "text_2", "label", *fields]] for r in files
+              if not is_triplet_file(r)]
+    return pd.concat(frames, ignore_index=True)
+
+
 def extra_triplets(files: tuple[str, ...]) -> pd.DataFrame:
     """The triplet files of a recipe as (anchor, positive, negative) rows."""
     frames = [read_triplets(extra_path(r))[["anchor", "positive", "negative"]] for r in files if is_triplet_file(r)]

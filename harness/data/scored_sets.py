@@ -32,6 +32,8 @@ OOD = "ood"
 NATURAL_DEV = "natural_dev"
 NATURAL_TEST = "natural_test"
 NATURAL_TEST_AMBIGUOUS = "natural_test_ambiguous"
+NATURAL_UNSEEN = "natural_unseen"
+NATURAL_UNSEEN_AMBIGUOUS = "natural_unseen_ambiguous"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,15 @@ class SetContext:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """A set's own difference metric: ``metric = AUC(minus) - AUC(this set)``, with a CI from resampling both sets
+    (e.g. the generalisation gap eval - natural test; the cross-writer gap natural_dev - writer-disjoint test)."""
+
+    metric: str
+    minus: str  # the other registered set, whose AUC the gap starts from
+
+
+@dataclass(frozen=True)
 class ScoredSet:
     name: str
     role: str
@@ -50,10 +61,12 @@ class ScoredSet:
     rows: Callable[[SetContext], pd.DataFrame | None]  # None: this set does not exist for this context
     primary_metric: str = "cosine_spearman"
     #: Fields whose values break the metrics down (only those the rows carry are used).
-    group_by: tuple[str, ...] = ("pair_type", "category", "bucket")
+    group_by: tuple[str, ...] = ("pair_type", "category", "bucket", "family", "writer")
     #: UMAP + HDBSCAN cluster purity on this set (expensive; the PRD defines it on the eval set).
     clustering: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    #: The gap metric this set carries (None: none).
+    gap: Gap | None = None
 
 
 def _validation(ctx: SetContext) -> pd.DataFrame:
@@ -95,9 +108,16 @@ for _set in (
     ScoredSet(NATURAL_DEV, SELECTION, "hand-written natural pairs, dev half (40%), ambiguous bucket excluded",
               lambda c: natural.gated(natural.load("dev")), primary_metric="auc_roc"),
     ScoredSet(NATURAL_TEST, REPORT, "hand-written natural pairs, test half (60%), ambiguous bucket excluded; "
-              "read by scoring only", lambda c: natural.gated(natural.load("test")), primary_metric="auc_roc"),
+              "read by scoring only", lambda c: natural.gated(natural.load("test")), primary_metric="auc_roc",
+              gap=Gap("generalisation_gap_auc", EVAL)),
     ScoredSet(NATURAL_TEST_AMBIGUOUS, REPORT, "the ambiguous bucket of the natural test half: reported, never gated",
               lambda c: natural.ungated(natural.load("test")), primary_metric="auc_roc"),
+    ScoredSet(NATURAL_UNSEEN, REPORT, "writer-disjoint natural pairs (data/unseen_writers): writers who never wrote or read "
+              "any training, dev or earlier test text, every writer in every bucket; ambiguous bucket excluded",
+              lambda c: natural.gated(natural.load_unseen()), primary_metric="auc_roc",
+              gap=Gap("cross_writer_gap_auc", NATURAL_DEV)),
+    ScoredSet(NATURAL_UNSEEN_AMBIGUOUS, REPORT, "the ambiguous bucket of the writer-disjoint set: reported, never gated",
+              lambda c: natural.ungated(natural.load_unseen()), primary_metric="auc_roc"),
 ):
     register(_set)
 

@@ -131,6 +131,24 @@ def mean_by(scores: np.ndarray, groups: np.ndarray) -> dict[str, float]:
     return {str(g): float(scores[groups == g].mean()) for g in sorted(set(groups.tolist()))}
 
 
+def auc_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, dict]:
+    """AUC per group with its bootstrap 95% CI and counts; None where a group lacks one of the labels."""
+    out = {}
+    for g in sorted(set(groups.tolist())):
+        mask = groups == g
+        s, y = scores[mask], labels[mask]
+        both = 0 < y.sum() < y.size
+        out[str(g)] = {"auc_roc": auc_roc(s, y) if both else None, "ci95": bootstrap_ci(auc_roc, s, y) if both else None,
+                       "n": int(y.size), "n_compatible": int(y.sum())}
+    return out
+
+
+def worst_group(by_group: dict[str, dict]) -> tuple[str, float] | None:
+    """The group with the lowest AUC (ties: name), or None where none has one."""
+    scored = {g: v["auc_roc"] for g, v in by_group.items() if v["auc_roc"] is not None}
+    return min(scored.items(), key=lambda kv: (kv[1], kv[0])) if scored else None
+
+
 def fraction_below(scores: np.ndarray, threshold: float) -> float:
     """Share of scores strictly below a threshold (dealbreaker separation: should be 1.0)."""
     return float((scores < threshold).mean()) if scores.size else float("nan")
@@ -199,7 +217,9 @@ CI_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-GROUP_FIELDS = ("pair_type", "category", "bucket")
+GROUP_FIELDS = ("pair_type", "category", "bucket", "family", "writer")
+#: Groups that get their own AUC with a bootstrap CI (issue #19: per writer and per topic family).
+AUC_GROUP_FIELDS = ("family", "writer")
 #: Where a group value marks dealbreaker pairs (generated data: pair_type; natural data: bucket).
 DEALBREAKER = "dealbreaker"
 
@@ -238,6 +258,11 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, groups: dict[str, np
         out[f"mean_cosine_by_{name}"] = mean_by(scores, values)
         out[f"false_positives_by_{name}"] = false_positives_by(scores, labels, values, applied)
         dealbreaker |= values == DEALBREAKER
+        if name in AUC_GROUP_FIELDS:
+            out[f"auc_by_{name}"] = auc_by(scores, labels, values)
+            worst = worst_group(out[f"auc_by_{name}"])
+            if worst is not None:
+                out[f"worst_{name}"], out[f"worst_{name}_auc"] = worst
     if dealbreaker.any():
         out.update({"dealbreaker_pairs": int(dealbreaker.sum()),
                     "dealbreakers_below_threshold": fraction_below(scores[dealbreaker], applied),

@@ -26,7 +26,7 @@ COMPARISON_CHARTS = ("cosine_overlay", "umap_side_by_side", "purity_bars", "roc_
                      "cohens_d_bars", "training_curves", "false_positives_by_pair_type")
 BASELINE_CHARTS = ("baseline_histogram", "baseline_umap", "baseline_clusters", "baseline_roc", "baseline_category_margins")
 #: Natural phrasing and behaviour (issue #9).
-GENERALISATION_CHARTS = ("natural_buckets", "behavioural_pass_rates")
+GENERALISATION_CHARTS = ("natural_buckets", "behavioural_pass_rates", "writer_auc", "family_auc")
 
 
 def _png(fig) -> bytes:
@@ -220,6 +220,28 @@ def bucket_means(means: dict[str, dict[str, float]], aucs: dict[str, float]) -> 
     topical_incompatible sits well below paraphrase_compatible."""
     return _grouped_bars(means, "natural test: mean cosine by bucket", "mean cosine",
                          labels={m: f"{m} (AUC {aucs[m]:.2f})" for m in means}, size=(7, 3.6), rotation=20)
+
+
+def group_auc_bars(by_group: dict[str, dict[str, dict]], title: str, threshold: float = 0.85) -> bytes:
+    """AUC per group (writer, topic family) per model, with each group's bootstrap 95% CI as an error bar."""
+    models = list(by_group)
+    groups = sorted({g for v in by_group.values() for g in v}) or ["(none)"]
+    fig, ax = plt.subplots(figsize=(max(6.5, 0.55 * len(groups) * max(len(models), 1) ** 0.5 + 2), 3.6))
+    width = 0.8 / max(len(models), 1)
+    for i, model in enumerate(models):
+        cells = [by_group[model].get(g) or {} for g in groups]
+        values = np.array([np.nan if c.get("auc_roc") is None else c["auc_roc"] for c in cells])
+        lows = np.array([np.nan if not c.get("ci95") else c["ci95"][0] for c in cells])
+        highs = np.array([np.nan if not c.get("ci95") else c["ci95"][1] for c in cells])
+        x = np.arange(len(groups)) + i * width
+        ax.bar(x, values, width, color=_colour(model), label=model)
+        ax.errorbar(x, values, yerr=[values - lows, highs - values], fmt="none", ecolor="black", elinewidth=0.6, capsize=1.5)
+    ax.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"criterion {threshold:g}")
+    ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8, label="chance")
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, rotation=30, ha="right", fontsize=7)
+    ax.set(title=title, ylabel="AUC (95% CI)", ylim=(0.3, 1.02))
+    ax.legend(fontsize=7)
+    return _png(fig)
 
 
 def pass_rate_bars(rates: dict[str, dict[str, float]], threshold: float = 0.95) -> bytes:
