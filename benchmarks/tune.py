@@ -21,7 +21,7 @@ import sys
 from dataclasses import replace
 
 from harness.data.dataset import load_dataset
-from harness.models.cache import ensure_trained
+from harness.models.training import ensure_trained
 from harness.models.registry import get_model_spec
 
 

@@ -195,7 +195,7 @@ def apply_review_file(review_path: str | Path, out: str | Path | None = None) ->
 
 def out_of_fold_scores(frame: pd.DataFrame, dataset, spec, k: int = 3, progress: bool = False) -> np.ndarray:
     """Cosine of every pair from the fold model that did not train on it (folds by stable id, so rows can move)."""
-    from harness.models.cache import ensure_trained
+    from harness.models.training import ensure_trained
     from harness.models.embeddings import encode, load_model
     from harness.evaluation.metrics import cosine_scores
     from harness.paths import models_dir

@@ -31,9 +31,8 @@ import pandas as pd
 from filelock import FileLock
 
 from harness import __version__
-from harness.data.dataset import TRAIN_FILE, Dataset, file_sha256, read_pairs
-from harness.data.leakage import normalise_text
-from harness.data.splits import split_config, validation_split
+from harness.data.dataset import TRAIN_FILE, Dataset, file_sha256
+from harness.data.splits import split_config
 from harness.paths import base_model_path, models_dir
 from harness.models import distributed
 from harness.models.hardware import effective_precision
@@ -231,45 +230,6 @@ def _build_as_main(final: Path, build: Callable[[Path], object], verify: bool) -
     finally:
         lock.__exit__(None, None, None)
     return final
-
-
-# --- training artifacts -------------------------------------------------------------------------------------
-
-def training_rows(dataset: Dataset, train_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(train, validation, split record): the training file minus every pair of the dataset's validation split.
-
-    The split is carved from the dataset's own training file; a derived file (a curated mix) contains those
-    rows too, so they are removed from it by normalised pair."""
-    split = validation_split(dataset.train)
-    frame = dataset.train if train_path == dataset.root / TRAIN_FILE else read_pairs(train_path)
-    held_out = {(normalise_text(a), normalise_text(b)) for a, b in zip(split.validation["text_1"], split.validation["text_2"])}
-    keep = [(normalise_text(a), normalise_text(b)) not in held_out for a, b in zip(frame["text_1"], frame["text_2"])]
-    return frame[keep], split.validation, split.record()
-
-
-def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | None = None, progress: bool = True,
-                   verify: bool = False) -> Path:
-    """Return the artifact folder for ``spec`` on ``dataset`` (or ``train_file``), training only if absent."""
-    from harness.models.training import train
-
-    if not spec.trains:
-        raise ValueError(f"{spec.name} is not trained; it is the pre-trained base model")
-    train_path = Path(train_file).resolve() if train_file else dataset.root / TRAIN_FILE
-    train_sha = file_sha256(train_path)
-    final = artifact_dir(spec, train_sha, dataset.sha256[TRAIN_FILE])
-
-    def build(partial: Path) -> None:
-        frame, validation, record = training_rows(dataset, train_path)
-        train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
-              data_name=f"{dataset.name}/{train_path.name}", split_record=record)
-        info_path = partial / "training_info.json"
-        if not distributed.is_main():
-            return
-        info = json.loads(info_path.read_text())
-        info.update({"dataset": str(dataset.root), "train_file": str(train_path)})
-        info_path.write_text(json.dumps(info, indent=2))
-
-    return build_artifact(final, build, verify)
 
 
 # --- small caches -------------------------------------------------------------------------------------------

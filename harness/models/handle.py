@@ -18,7 +18,7 @@ import pandas as pd
 
 from harness.data.dataset import TRAIN_FILE, Dataset
 from harness.data.files import resolve_train_file
-from harness.models.cache import ensure_trained, model_key
+from harness.models.cache import model_key
 from harness.models.embeddings import load_model, pair_embeddings
 from harness.models.registry import ModelSpec, get_model_spec, split_export_name
 
@@ -96,6 +96,8 @@ class ModelRef:
             except (OSError, RuntimeError, ValueError, ImportError) as err:
                 raise ModelUnavailable(self.name, f"export failed: {err.__class__.__name__}: {err}", expected=False) from err
         if self.spec.trains and self._artifact is None:
+            from harness.models.training import ensure_trained
+
             try:
                 self._artifact = ensure_trained(self.spec, self.dataset, train_file=self.train_path)
             except (OSError, RuntimeError, ValueError) as err:

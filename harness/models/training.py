@@ -2,7 +2,8 @@
 
 One function, :func:`train`, runs a registered spec on a train frame, monitors Spearman on the eval
 frame every ``eval_steps`` and saves the model (or adapter) plus ``training_info.json`` into a folder.
-Caching and atomic placement of that folder are :mod:`harness.models.cache`'s job.
+:func:`ensure_trained` trains a recipe only when its content-addressed artifact is absent; storing, verifying and
+locking that folder are :mod:`harness.models.cache`'s job.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from harness.models import distributed
 from harness.paths import base_model_path
 from harness.data.scored_sets import VALIDATION, require_selection
 from harness.models.registry import ModelSpec
-from harness.models.training_data import make_objective_loss, training_datasets
+from harness.data.dataset import TRAIN_FILE, Dataset, file_sha256, read_pairs
+from harness.data.leakage import normalise_text
+from harness.data.splits import validation_split
+from harness.models.cache import artifact_dir, build_artifact
+# LOSSES and make_loss live with the training data (make_objective_loss builds from them); importable here as before
+from harness.models.training_data import LOSSES, make_loss, make_objective_loss, training_datasets  # noqa: F401
 from harness.models.hardware import cuda_available, effective_precision  # cuda_available: re-exported
 
 LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
@@ -69,7 +75,6 @@ def parameter_counts(model) -> tuple[int, int]:
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
-LOSSES = ("CosineSimilarityLoss", "CoSENTLoss", "AnglELoss")
 #: the name under which a recipe's instruction is saved as the model's default prompt
 PROMPT_NAME = "dating"
 
@@ -99,15 +104,6 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self._sample()
-
-
-def make_loss(name: str, model):
-    """A pairwise loss of sentence-transformers by name (label 1 -> similar, 0 -> dissimilar)."""
-    from sentence_transformers.sentence_transformer import losses
-
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; the pairwise losses the harness trains with: {', '.join(LOSSES)}")
-    return getattr(losses, name)(model)
 
 
 def spearman_history(log_history: list[dict], monitored: str = VALIDATION) -> list[dict]:
@@ -232,3 +228,41 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     }
     (Path(out_dir) / "training_info.json").write_text(json.dumps(info, indent=2))
     return info
+
+
+# --- the cached artifact of a recipe -------------------------------------------------------------------------------------
+
+def training_rows(dataset: Dataset, train_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(train, validation, split record): the training file minus every pair of the dataset's validation split.
+
+    The split is carved from the dataset's own training file; a derived file (a curated mix) contains those
+    rows too, so they are removed from it by normalised pair."""
+    split = validation_split(dataset.train)
+    frame = dataset.train if train_path == dataset.root / TRAIN_FILE else read_pairs(train_path)
+    held_out = {(normalise_text(a), normalise_text(b)) for a, b in zip(split.validation["text_1"], split.validation["text_2"])}
+    keep = [(normalise_text(a), normalise_text(b)) not in held_out for a, b in zip(frame["text_1"], frame["text_2"])]
+    return frame[keep], split.validation, split.record()
+
+
+def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | None = None, progress: bool = True,
+                   verify: bool = False) -> Path:
+    """Return the artifact folder for ``spec`` on ``dataset`` (or ``train_file``), training only if absent: the
+    training starts here, the cache (:func:`harness.models.cache.build_artifact`) places, verifies and locks it."""
+    if not spec.trains:
+        raise ValueError(f"{spec.name} is not trained; it is the pre-trained base model")
+    train_path = Path(train_file).resolve() if train_file else dataset.root / TRAIN_FILE
+    train_sha = file_sha256(train_path)
+    final = artifact_dir(spec, train_sha, dataset.sha256[TRAIN_FILE])
+
+    def build(partial: Path) -> None:
+        frame, validation, record = training_rows(dataset, train_path)
+        train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
+              data_name=f"{dataset.name}/{train_path.name}", split_record=record)
+        info_path = partial / "training_info.json"
+        if not distributed.is_main():
+            return
+        info = json.loads(info_path.read_text())
+        info.update({"dataset": str(dataset.root), "train_file": str(train_path)})
+        info_path.write_text(json.dumps(info, indent=2))
+
+    return build_artifact(final, build, verify)

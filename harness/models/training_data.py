@@ -19,6 +19,8 @@ import pandas as pd
 from harness.data import natural_train
 from harness.models.registry import TrainConfig
 
+#: The pairwise losses a recipe may name (label 1 -> similar, 0 -> dissimilar).
+LOSSES = ("CosineSimilarityLoss", "CoSENTLoss", "AnglELoss")
 TRAIN_PORTION = "train"
 NATURAL_PORTION = "natural"
 
@@ -113,11 +115,18 @@ def training_datasets(cfg: TrainConfig, frame: pd.DataFrame, model):
     return DatasetDict(datasets), record
 
 
+def make_loss(name: str, model):
+    """A pairwise loss of sentence-transformers by name (label 1 -> similar, 0 -> dissimilar)."""
+    from sentence_transformers.sentence_transformer import losses
+
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; the pairwise losses the harness trains with: {', '.join(LOSSES)}")
+    return getattr(losses, name)(model)
+
+
 def make_objective_loss(cfg: TrainConfig, model):
     """The loss of a recipe: the pairwise ``cfg.loss``, or MNRL; wrapped in MatryoshkaLoss where dims are set."""
     from sentence_transformers.sentence_transformer import losses
-
-    from harness.models.training import make_loss
 
     loss = losses.MultipleNegativesRankingLoss(model) if cfg.objective == "mnrl" else make_loss(cfg.loss, model)
     if cfg.matryoshka_dims:

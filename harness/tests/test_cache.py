@@ -3,7 +3,8 @@ import json
 import pytest
 
 from harness.models import training
-from harness.models.cache import artifact_dir, cached_embeddings, ensure_trained
+from harness.models.cache import artifact_dir, cached_embeddings
+from harness.models.training import ensure_trained
 from harness.data.dataset import TRAIN_FILE, load_dataset
 from harness.paths import DEFAULT_DATASET
 from harness.models.registry import get_model_spec

@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent("""
     import sys
     from dataclasses import replace
     from harness.data.dataset import load_dataset
-    from harness.models.cache import ensure_trained
+    from harness.models.training import ensure_trained
     from harness.models.registry import get_model_spec
     spec = get_model_spec("lora")
     spec = replace(spec, config=replace(spec.config, epochs=1, warmup_steps=0, eval_steps=100))

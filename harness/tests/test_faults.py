@@ -19,7 +19,8 @@ import pytest
 
 from harness.data.dataset import load_dataset
 from harness.models import cache, training
-from harness.models.cache import CacheError, CacheWarning, cached_embeddings, ensure_trained
+from harness.models.cache import CacheError, CacheWarning, cached_embeddings
+from harness.models.training import ensure_trained
 from harness.models.registry import get_model_spec
 from harness.paths import DEFAULT_DATASET, PROJECT_ROOT
 
@@ -66,7 +67,7 @@ def _run_child(code: str, env: dict) -> subprocess.CompletedProcess:
         from harness.models import training
         training.train = fake_train
         from harness.data.dataset import load_dataset
-        from harness.models.cache import ensure_trained
+        from harness.models.training import ensure_trained
         from harness.models.registry import get_model_spec
         from harness.paths import DEFAULT_DATASET
         {code}
@@ -201,7 +202,7 @@ def test_two_processes_training_the_same_key_train_once(models, dataset, tmp_pat
         from harness.models import training
         training.train = fake_train
         from harness.data.dataset import load_dataset
-        from harness.models.cache import ensure_trained
+        from harness.models.training import ensure_trained
         from harness.models.registry import get_model_spec
         from harness.paths import DEFAULT_DATASET
         {code}
