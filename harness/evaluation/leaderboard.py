@@ -8,7 +8,7 @@ validation Spearman, then the name). Eval, leak-free eval and natural_test are s
 from __future__ import annotations
 
 from harness.data.scored_sets import EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST, VALIDATION, require_selection
-from harness.report.summary import cell
+from harness.evaluation.formatting import cell
 
 SPEARMAN_SLACK = 0.01
 BUCKETS = ("paraphrase_compatible", "complementary_compatible", "topical_incompatible", "dealbreaker")

@@ -20,7 +20,7 @@ from pathlib import Path
 from harness import __version__
 from harness.data.dataset import write_atomic
 from harness.models.cache import MANIFEST, file_sha256
-from harness.report.summary import cell
+from harness.evaluation.formatting import cell
 
 BEGIN = "<!-- harness-evidence:begin -->"
 END = "<!-- harness-evidence:end -->"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 
 from harness.data.scored_sets import EVAL
+from harness.evaluation.formatting import cell
 
 HEADLINE_METRICS = ("cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "cosine_f1", "cluster_purity")
 #: Ranking (InformationRetrievalEvaluator over the set's texts; CIs over queries)
@@ -41,18 +42,6 @@ def headline(metrics: dict[str, dict], dataset_name: str) -> str:
         f"(n={after['n']}); pair-type analysis shows {best} achieves {accuracy[best]:.0%} correct at the validation-fit threshold "
         f"while {worst} remains hardest ({accuracy[worst]:.0%})."
     )
-
-
-def cell(metrics: dict | None, name: str, ci: bool = True) -> str:
-    """One table cell: "–" where the value is absent, a count as is, else the value to 3 decimals with its 95% interval
-    (``ci`` and one was computed). The one formatter of the summary, leaderboard, report and model-card tables."""
-    if not metrics or metrics.get(name) is None:
-        return "–"
-    value = metrics[name]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    interval = metrics.get("ci95", {}).get(name) if ci else None
-    return f"{value:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
 def results_table(metrics: dict[str, dict], split: str = EVAL) -> list[list[str]]:
