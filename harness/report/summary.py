@@ -89,6 +89,19 @@ def matryoshka_table(metrics: dict[str, dict], split: str, metric: str = "auc_ro
     return [["model", *(f"{metric}@{d}" for d in dims or [])], *rows] if rows else [["model"]]
 
 
+def group_auc_table(metrics: dict[str, dict], split: str, field: str) -> list[list[str]]:
+    """Rows of model x group (writer or topic family): AUC [95% CI] per group, then the worst group (issue #19)."""
+    groups = sorted({g for v in metrics.values() for g in v.get(split, {}).get(f"auc_by_{field}", {})})
+    rows = [["model", *groups, f"worst {field}"]]
+    for model, by_split in metrics.items():
+        by_group = by_split.get(split, {}).get(f"auc_by_{field}")
+        if by_group:
+            rows.append([model, *(cell(by_group.get(g), "auc_roc") for g in groups),
+                         f"{by_split[split]['worst_' + field]} {by_split[split]['worst_' + field + '_auc']:.3f}"
+                         if by_split[split].get(f"worst_{field}") else "–"])
+    return rows
+
+
 def table_text(rows: list[list[str]]) -> str:
     """A fixed-width text table (the terminal summary)."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
