@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness {generate,quality,leaks,train,evaluate,natural-split,compare,expand,candidates,review,apply,audit-eval}``.
+"""Command line: ``python -m harness {generate,quality,leaks,train,evaluate,natural-split,compare,history,accept,expand,candidates,review,apply,audit-eval}``.
 
 Bad input ends with a one-paragraph message naming file:line and exit code 2, never a traceback.
 """
@@ -15,6 +15,8 @@ if not sys.stderr.isatty():  # a log, not a person: periodic lines instead of tq
     os.environ.setdefault("TQDM_DISABLE", "1")
 
 from harness.data.dataset import DatasetError, load_dataset
+from harness.history.cli import add_accept_parser, add_compare_parser, add_history_parser
+from harness.history.tracking import EnableMlflow
 from harness.paths import DEFAULT_DATASET, run_dir
 
 
@@ -103,11 +105,13 @@ def _export(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     """The pipeline the checks run, without pytest: metrics, criteria, charts and summary into the run folder."""
     from harness.models.registry import resolve_model_names
+    from harness.history.record import record_run
     from harness.pipeline import Run, counts_sentence, outcome_counts
 
     dataset = load_dataset(args.dataset)
     run = Run(dataset, resolve_model_names(args.model), Path(args.eval_file).resolve() if args.eval_file else None)
     results = run.evaluate_all()
+    record_run(run, results)  # the history store (runs/history.sqlite), and MLflow when asked
     width = max(len(r.criterion.id) for r in results)
     for r in results:
         print(f"{r.outcome:>14}  {r.model:<17} {r.criterion.id:<{width}}  {r.message}")
@@ -175,16 +179,6 @@ def _natural_split(args: argparse.Namespace) -> int:
 
     for part, path in build_files().items():
         print(f"{part}: {path}")
-    return 0
-
-
-def _compare(args: argparse.Namespace) -> int:
-    from harness.evaluation.comparison import compare_models
-
-    dataset = load_dataset(args.dataset)
-    result = compare_models(dataset, args.model[0], args.model[1], train_files=args.train_file or [],
-                            eval_file=args.eval_file)
-    print(json.dumps(result, indent=2))
     return 0
 
 
@@ -300,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", action="append", help="repeatable, or 'all' (default: baseline, standard, lora)")
     evaluate.add_argument("--dataset", default=str(DEFAULT_DATASET))
     evaluate.add_argument("--eval-file", help="also score the criteria on this eval JSONL")
+    evaluate.add_argument("--mlflow", action=EnableMlflow)
     evaluate.set_defaults(func=_evaluate)
 
     verdict = sub.add_parser("verdict", help="DEPLOY/REVIEW/FAIL for a model with the rows that decided it "
@@ -323,12 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     natural = sub.add_parser("natural-split", help="rebuild data/natural/{dev,test}.jsonl from data/natural/raw/")
     natural.set_defaults(func=_natural_split)
 
-    compare = sub.add_parser("compare", help="two models on the same eval set, with a paired bootstrap on the difference")
-    compare.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    compare.add_argument("--model", action="append", required=True, help="exactly two, e.g. --model standard --model standard-curated")
-    compare.add_argument("--train-file", action="append", help="per model, in order: train file ('-' for the model's own)")
-    compare.add_argument("--eval-file", help="score on this eval JSONL instead of the dataset's (e.g. a curated eval)")
-    compare.set_defaults(func=_compare)
+    add_compare_parser(sub)
+    add_history_parser(sub)
+    add_accept_parser(sub)
 
     expand = sub.add_parser("expand", help="write the 70/20/10 expanded training mix (dating_pairs_expanded.jsonl)")
     expand.add_argument("--dataset", default=str(DEFAULT_DATASET))

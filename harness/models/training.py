@@ -129,6 +129,8 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     import torch
     from transformers import set_seed
 
+    from harness.history.tracking import trainer_report_to  # "none" unless MLflow tracking was asked for
+
     if spec.requires_cuda and not cuda_available():
         raise RuntimeError(f"{spec.name} needs CUDA, and torch.cuda.is_available() is False on this machine")
     require_selection(monitored)
@@ -160,7 +162,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
             learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.scheduler,
             optim=cfg.optimizer, weight_decay=cfg.weight_decay, seed=cfg.seed, data_seed=cfg.seed,
             eval_strategy="steps", eval_steps=cfg.eval_steps, logging_steps=cfg.eval_steps, save_strategy="no",
-            report_to="none", use_cpu=not cuda_available(), disable_tqdm=not (progress and progress_lines.wants_bar()),
+            report_to=trainer_report_to(), use_cpu=not cuda_available(), disable_tqdm=not (progress and progress_lines.wants_bar()),
             bf16=effective_precision(cfg.precision, cfg.quantization) == "bf16",
             prompts=cfg.prompt or None,
             # MNRL: a text twice in one batch would be its own in-batch negative
