@@ -8,7 +8,9 @@ validation Spearman, then the name). Eval, leak-free eval and natural_test are s
 from __future__ import annotations
 
 from harness.data.scored_sets import EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST, VALIDATION, require_selection
+from harness.evaluation import behavioural
 from harness.evaluation.formatting import cell
+from harness.models.handle import ModelUnavailable
 
 SPEARMAN_SLACK = 0.01
 BUCKETS = ("paraphrase_compatible", "complementary_compatible", "topical_incompatible", "dealbreaker")
@@ -74,3 +76,24 @@ def lora_ratios(metrics: dict[str, dict[str, dict]]) -> list[list[str]]:
                                      for m in ("auc_roc", "cosine_spearman")))
             out.append(row)
     return out
+
+
+def board(scorer) -> dict:
+    """The leaderboard of a run's scorer (:class:`~harness.evaluation.scorer.Scorer`): every selected model on every scored set (issue #10's leaderboard), the recommendation (selection sets
+    only) and the LoRA/full ratios. Models that cannot run here are left out and named."""
+    metrics, extras = {}, {}
+    for name in scorer.names:
+        try:
+            metrics[name] = {s: scorer.metrics(name, s) for s in scorer.frames.available()}
+            info = scorer.training_info(name) or {}
+            artifact = scorer.ref(name).artifact()
+            rates = behavioural.pass_rates(scorer.behavioural(name))
+            extras[name] = {"behavioural": rates["all"]["rate"], "wall_time_s": info.get("wall_time_s"),
+                            "peak_rss_mb": info.get("peak_rss_mb"), "trainable": info.get("trainable_parameters"),
+                            "artifact_mb": sum(p.stat().st_size for p in artifact.rglob("*") if p.is_file()) / 1e6
+                            if artifact else None}
+        except ModelUnavailable:
+            metrics.pop(name, None)
+    chosen, reason = recommend(metrics)
+    return {"rows": rows(metrics, extras), "recommended": chosen, "reason": reason,
+            "lora_ratios": lora_ratios(metrics), "missing": scorer.missing()}
