@@ -17,6 +17,13 @@ from harness.paths import DEFAULT_DATASET
 SPARK = "▁▂▃▄▅▆▇█"
 
 
+def table_text(rows: list[list[str]]) -> str:
+    """Fixed-width columns (``harness.report.summary.table_text``'s layout; that module imports the scored sets, ~2 s
+    that ``history`` does not need)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
 def _error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
@@ -73,8 +80,6 @@ def _value(point) -> str:
 
 
 def trends_table(trends) -> str:
-    from harness.report.summary import table_text
-
     parts = []
     for dataset in sorted({t.dataset for t in trends}):
         rows = [["model", "scored set", "metric", "runs", "first", "latest [95% CI]", "Δ vs previous", "min", "max",
@@ -91,8 +96,6 @@ def trends_table(trends) -> str:
 
 
 def runs_table(runs: list[dict], store) -> str:
-    from harness.report.summary import table_text
-
     rows = [["run id", "finished (UTC)", "source", "dataset", "commit", "models (verdict)"]]
     for run in runs:
         models = store.run_models(run["seq"])
@@ -262,8 +265,6 @@ def run_accept(args: argparse.Namespace) -> int:
     from harness.data.dataset import load_dataset
     from harness.history.baseline import BaselineError, accept
     from harness.history.store import HistoryError
-    from harness.report.summary import table_text
-
     store = None
     try:
         store = _open_store(args.store)

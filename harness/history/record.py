@@ -148,10 +148,11 @@ def record_run(run, results, source: str = "evaluate", path: str | Path | None =
         with HistoryStore(path) as store:
             store.append(record)
             where = store.path
-    except (HistoryError, OSError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - recording is a side effect: it never changes a run's result
         if strict:
             raise
-        message = f"this run was not recorded in the history store: {err}"
+        said = str(err) if isinstance(err, (HistoryError, OSError, ValueError)) else f"{err.__class__.__name__}: {err}"
+        message = f"this run was not recorded in the history store: {said}"
         warnings.warn(message, HistoryWarning, stacklevel=2)
         progress.emit(f"history: {message}")
         return None
@@ -163,9 +164,10 @@ def record_run(run, results, source: str = "evaluate", path: str | Path | None =
         try:
             logged = tracking.log_run(run, results, record, artifacts)
             progress.emit(f"mlflow: {len(logged)} model run(s) logged to {tracking.tracking_uri()}")
-        except tracking.TrackingUnavailable as err:
+        except Exception as err:  # noqa: BLE001 - MLflow's own errors too: tracking never changes a run's result
             if strict:
                 raise
-            warnings.warn(str(err), HistoryWarning, stacklevel=2)
-            progress.emit(f"mlflow: {err}")
+            said = str(err) if isinstance(err, tracking.TrackingUnavailable) else f"{err.__class__.__name__}: {err}"
+            warnings.warn(f"not logged to MLflow: {said}", HistoryWarning, stacklevel=2)
+            progress.emit(f"mlflow: not logged: {said}")
     return record.run_id

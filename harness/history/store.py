@@ -127,6 +127,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             model TEXT NOT NULL, scored_set TEXT NOT NULL, scores_id INTEGER NOT NULL REFERENCES scores (id),
             PRIMARY KEY (run_seq, model, scored_set)) WITHOUT ROWID""",
     )),
+    # v2: per-series counts, min and max kept on insert, so the unfiltered trends read one row per series instead of
+    # every run's value (10,000 synthetic runs: 2.4 s -> see benchmarks/history.py)
+    Migration(2, "series summary (runs, min, max, first and last run per dataset x model x set x metric)", (
+        """CREATE TABLE series (
+            dataset_id INTEGER NOT NULL, model_id INTEGER NOT NULL, set_id INTEGER NOT NULL, metric_id INTEGER NOT NULL,
+            runs INTEGER NOT NULL, min_value REAL, max_value REAL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+            PRIMARY KEY (dataset_id, model_id, set_id, metric_id)) WITHOUT ROWID""",
+        """INSERT INTO series SELECT dataset_id, model_id, set_id, metric_id, COUNT(*), MIN(value), MAX(value),
+                                     MIN(run_seq), MAX(run_seq)
+           FROM metrics GROUP BY dataset_id, model_id, set_id, metric_id""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -487,6 +498,13 @@ class HistoryStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(dataset_id, ids[m.model], ids[m.scored_set], ids[m.metric], seq, m.value, *(m.ci or (None, None)), m.n)
              for m in r.metrics])
+        con.executemany(
+            "INSERT INTO series VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (dataset_id, model_id, set_id, metric_id) "
+            "DO UPDATE SET runs = runs + 1, "
+            "min_value = min(coalesce(min_value, excluded.min_value), coalesce(excluded.min_value, min_value)), "
+            "max_value = max(coalesce(max_value, excluded.max_value), coalesce(excluded.max_value, max_value)), "
+            "first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq)",
+            [(dataset_id, ids[m.model], ids[m.scored_set], ids[m.metric], m.value, m.value, seq, seq) for m in r.metrics])
         fault_point("history-metrics-inserted")
         con.executemany(
             "INSERT INTO criteria (run_seq, model, criterion, scored_on, metric, status, value, ci_low, ci_high, n, "
@@ -633,33 +651,51 @@ class HistoryStore:
                         return []
                     clauses.append(f"{column} IN ({','.join('?' * len(known))})")
                     args += known
-            run_where, run_args = self._run_filter(dataset, source, since)
-            seq_clauses, seq_args = [], []  # which runs count: the latest N, a source, a start time
-            if last_runs:
-                row = con.execute(f"SELECT seq FROM runs{run_where} ORDER BY seq DESC LIMIT 1 OFFSET ?",
-                                  run_args + [int(last_runs) - 1]).fetchone()
-                if row:
-                    seq_clauses.append("run_seq >= ?")
-                    seq_args.append(row[0])
-            if source or since:
-                seq_clauses.append(f"run_seq IN (SELECT seq FROM runs{run_where})")
-                seq_args += run_args
-            where = " AND ".join(clauses + seq_clauses)
-            groups = con.execute(
-                "SELECT dataset_id, model_id, set_id, metric_id, COUNT(*), MIN(value), MAX(value) FROM metrics"
-                + (f" WHERE {where}" if where else "") + " GROUP BY dataset_id, model_id, set_id, metric_id",
-                args + seq_args).fetchall()
+            where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+            series = con.execute("SELECT dataset_id, model_id, set_id, metric_id, runs, min_value, max_value FROM series"
+                                 + where, args).fetchall()
+            window = self._window(con, dataset, source, since, last_runs)
             point_sql = ("SELECT r.run_id, r.finished_at, m.value, m.ci_low, m.ci_high, m.n FROM metrics m "
                          "JOIN runs r ON r.seq = m.run_seq WHERE m.dataset_id = ? AND m.model_id = ? AND m.set_id = ? "
-                         "AND m.metric_id = ?" + "".join(f" AND m.{c}" for c in seq_clauses))
+                         "AND m.metric_id = ?")
+            if window is not None:  # only some runs count: the series' values in the window, by primary-key range
+                low_seq, exact = window
+                point_sql += " AND m.run_seq >= ?" + (" AND m.run_seq IN temp.history_window" if exact else "")
             out = []
-            for d, m, s, k, count, low, high in groups:
-                key = [d, m, s, k] + seq_args
+            for d, m, s, k, count, low, high in series:
+                key = [d, m, s, k] + ([window[0]] if window is not None else [])
+                if window is not None:
+                    count, low, high = con.execute(point_sql.replace(
+                        "r.run_id, r.finished_at, m.value, m.ci_low, m.ci_high, m.n", "COUNT(*), MIN(m.value), MAX(m.value)"),
+                        key).fetchone()
+                    if not count:
+                        continue
                 first = con.execute(point_sql + " ORDER BY m.run_seq LIMIT 1", key).fetchone()
                 recent = con.execute(point_sql + f" ORDER BY m.run_seq DESC LIMIT {int(points)}", key).fetchall()
                 out.append(Trend(names[d], names[m], names[s], names[k], count, low, high, self._point(first),
                                  [self._point(p) for p in reversed(recent)]))
         return sorted(out, key=lambda t: (t.dataset, t.model != "baseline", t.model, t.scored_set, t.metric))
+
+    def _window(self, con, dataset, source, since, last_runs) -> tuple[int, bool] | None:
+        """None when every run counts; else (lowest run seq, whether runs below the latest are filtered too, in which
+        case their seqs are in ``temp.history_window``)."""
+        if not (source or since or last_runs):
+            return None
+        run_where, run_args = self._run_filter(dataset, source, since)
+        if last_runs:
+            row = con.execute(f"SELECT seq FROM runs{run_where} ORDER BY seq DESC LIMIT 1 OFFSET ?",
+                              run_args + [int(last_runs) - 1]).fetchone()
+            low = row[0] if row else con.execute(f"SELECT MIN(seq) FROM runs{run_where}", run_args).fetchone()[0]
+        else:
+            low = con.execute(f"SELECT MIN(seq) FROM runs{run_where}", run_args).fetchone()[0]
+        low = low if low is not None else 2**62  # nothing passes the filter
+        exact = bool(source or since)
+        if exact:
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS history_window (seq INTEGER PRIMARY KEY)")
+            con.execute("DELETE FROM temp.history_window")
+            clause = (run_where + " AND" if run_where else " WHERE") + " seq >= ?"
+            con.execute(f"INSERT INTO temp.history_window SELECT seq FROM runs{clause}", run_args + [low])
+        return low, exact
 
     @staticmethod
     def _point(row) -> TrendPoint:

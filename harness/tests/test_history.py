@@ -108,18 +108,53 @@ def test_a_new_store_has_its_schema_and_reads_back_what_was_written(tmp_path):
         assert store.trends(dataset="default") == []
 
 
-def test_forward_migration_keeps_every_run(tmp_path, monkeypatch):
+def test_a_version_1_store_is_migrated_forward_with_its_runs(tmp_path, monkeypatch):
+    """v1 had no series summary: opening it with this harness adds and fills it (v2), and the trends read the same."""
+    path = tmp_path / "history.sqlite"
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        patch.setattr(store_module, "SCHEMA_VERSION", 1)
+        patch.setattr(HistoryStore, "_insert", _insert_v1)
+        with HistoryStore(path) as store:
+            for i in range(3):
+                store.append(small(i))
+            assert store.schema_version == 1
+    with HistoryStore(path) as store:
+        assert store.schema_version == store_module.SCHEMA_VERSION
+        versions = [r[0] for r in store._con.execute("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == list(range(1, store_module.SCHEMA_VERSION + 1))
+        assert rows_per_run(store) == {small(i).run_id: expected_rows() for i in range(3)}
+        everything = {(t.model, t.scored_set, t.metric): (t.runs, t.minimum, t.maximum) for t in store.trends()}
+        windowed = {(t.model, t.scored_set, t.metric): (t.runs, t.minimum, t.maximum) for t in store.trends(last_runs=3)}
+        assert everything == windowed and all(v[0] == 3 for v in everything.values())
+        store.append(small(3))  # and the summary is kept up to date from here on
+        assert {t.runs for t in store.trends()} == {4}
+
+
+def _insert_v1(self, con, record):
+    """What a version-1 harness wrote: everything but the series summary."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS series (dataset_id, model_id, set_id, metric_id, runs, min_value, "
+                "max_value, first_seq, last_seq, PRIMARY KEY (dataset_id, model_id, set_id, metric_id))")
+    return _REAL_INSERT(self, con, record)
+
+
+_REAL_INSERT = HistoryStore._insert
+
+
+def test_a_later_schema_step_is_applied_once_on_open(tmp_path, monkeypatch):
     path = tmp_path / "history.sqlite"
     with HistoryStore(path) as store:
         store.append(small(0))
-    step = Migration(2, "a note per run", ("ALTER TABLE runs ADD COLUMN note TEXT",))
+    nxt = store_module.SCHEMA_VERSION + 1
+    step = Migration(nxt, "a note per run", ("ALTER TABLE runs ADD COLUMN note TEXT",))
     monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS + (step,))
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    with HistoryStore(path) as store:
-        assert store.schema_version == 2
-        assert [r[0] for r in store._con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
-        assert store._con.execute("SELECT note FROM runs").fetchall() == [(None,)]
-        assert rows_per_run(store) == {small(0).run_id: expected_rows()}
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", nxt)
+    for _ in range(2):
+        with HistoryStore(path) as store:
+            assert store.schema_version == nxt
+            assert [r[0] for r in store._con.execute("SELECT version FROM schema_version")] == list(range(1, nxt + 1))
+            assert store._con.execute("SELECT note FROM runs").fetchall() == [(None,)]
+            assert rows_per_run(store) == {small(0).run_id: expected_rows()}
 
 
 def test_a_store_from_a_newer_harness_is_refused(tmp_path):

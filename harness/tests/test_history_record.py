@@ -199,3 +199,9 @@ def test_a_degraded_accepted_comparison_makes_the_regression_row_red(tiny_datase
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "baseline regressed against accepted baseline-0000000000000000" in proc.stdout
     assert "eval_cosine_spearman" in proc.stdout
+
+
+def test_an_error_while_recording_never_escapes_into_the_run(run, monkeypatch):
+    monkeypatch.setattr(run, "all_metrics", lambda: 1 / 0)
+    with pytest.warns(HistoryWarning, match="not recorded in the history store: ZeroDivisionError"):
+        assert record_run(run, []) is None
