@@ -89,6 +89,13 @@ def matryoshka_table(metrics: dict[str, dict], split: str, metric: str = "auc_ro
     return [["model", *(f"{metric}@{d}" for d in dims or [])], *rows] if rows else [["model"]]
 
 
+def _group_metrics(group: dict | None) -> dict | None:
+    """A group's entry of ``auc_by_<field>`` ({auc_roc, ci95: [lo, hi], n}) in the shape :func:`cell` reads."""
+    if not group:
+        return None
+    return {"auc_roc": group.get("auc_roc"), "ci95": {"auc_roc": group["ci95"]} if group.get("ci95") else {}}
+
+
 def group_auc_table(metrics: dict[str, dict], split: str, field: str) -> list[list[str]]:
     """Rows of model x group (writer or topic family): AUC [95% CI] per group, then the worst group (issue #19)."""
     groups = sorted({g for v in metrics.values() for g in v.get(split, {}).get(f"auc_by_{field}", {})})
@@ -96,7 +103,7 @@ def group_auc_table(metrics: dict[str, dict], split: str, field: str) -> list[li
     for model, by_split in metrics.items():
         by_group = by_split.get(split, {}).get(f"auc_by_{field}")
         if by_group:
-            rows.append([model, *(cell(by_group.get(g), "auc_roc") for g in groups),
+            rows.append([model, *(cell(_group_metrics(by_group.get(g)), "auc_roc") for g in groups),
                          f"{by_split[split]['worst_' + field]} {by_split[split]['worst_' + field + '_auc']:.3f}"
                          if by_split[split].get(f"worst_{field}") else "–"])
     return rows
