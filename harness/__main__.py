@@ -103,21 +103,24 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    """The pipeline the checks run, without pytest: metrics, criteria, charts and summary into the run folder."""
+    """The pipeline the checks run, without pytest: metrics, criteria, charts, summary and the HTML report (the one
+    ``pytest checks/`` writes, without pytest's rows) into the run folder."""
     from harness.models.registry import resolve_model_names
     from harness.history.record import record_run
-    from harness.pipeline import Run, counts_sentence, outcome_counts
+    from harness.pipeline import Run, counts_sentence
 
     dataset = load_dataset(args.dataset)
     run = Run(dataset, resolve_model_names(args.model), Path(args.eval_file).resolve() if args.eval_file else None)
-    results = run.evaluate_all()
+    result = run.evaluate()
+    results = result.results
     record_run(run, results)  # the history store (runs/history.sqlite), and MLflow when asked
     width = max(len(r.criterion.id) for r in results)
     for r in results:
         print(f"{r.outcome:>14}  {r.model:<17} {r.criterion.id:<{width}}  {r.message}")
-    print(f"\n{counts_sentence(outcome_counts(results))}; missing: {run.missing() or 'none'}")
-    for verdict in run.verdicts(results).values():
+    print(f"\n{counts_sentence(result.counts)}; missing: {result.missing or 'none'}")
+    for verdict in result.verdicts.values():
         print(f"verdict {verdict.line()}")
+    print(f"report: {run.run_folder / 'report.html'}")
     print(run.run_folder)
     return 1 if any(r.outcome in ("fail", "impossible", "target-met") for r in results) else 0
 

@@ -6,7 +6,8 @@
 * scoring (:class:`harness.evaluation.scorer.Scorer`): model refs, embeddings, metrics, projections, the caches;
 * judging (:class:`harness.evaluation.judge.Judge`): criteria results, verdicts, outcome counts, the
   :class:`~harness.evaluation.judge.RunResult`;
-* writing (:class:`harness.report.writer.RunWriter`): charts, summary.md/json, criteria.json, model cards.
+* writing (:class:`harness.report.writer.RunWriter`): charts, summary.md/json, criteria.json, model cards and the
+  self-contained HTML report (``report.html``, the same body as pytest's report).
 
 This module keeps the order of the steps. A model that cannot run fails only its own rows: the scorer remembers
 the reason (:meth:`Run.failure`), and the charts draw the models that exist, naming the missing ones.
@@ -68,6 +69,7 @@ class Run:
         self.writer.draw_all()
         result = self.result(results)
         self.writer.write_summary(result)
+        self.writer.write_report(result)
         return result
 
     def evaluate_all(self) -> list[CriterionResult]:

@@ -67,11 +67,15 @@ class ScoredSet:
     tags: tuple[str, ...] = field(default_factory=tuple)
     #: The gap metric this set carries (None: none).
     gap: Gap | None = None
+    #: The decision threshold is fitted here (best F1); every other set applies it unchanged. Exactly one set.
+    fits_threshold: bool = False
+    #: The report's side-by-side view (each model's cosines beside the baseline's, pair by pair) shows this set.
+    side_by_side: bool = False
 
 
 def _validation(ctx: SetContext) -> pd.DataFrame:
     """Carved from the dataset's own training file; every model, a curated one included, trains without these
-    pairs (:func:`harness.models.cache.training_rows`)."""
+    pairs (:func:`harness.models.training.training_rows`)."""
     return validation_split(ctx.dataset.train).validation
 
 
@@ -97,7 +101,7 @@ def register(scored_set: ScoredSet) -> ScoredSet:
 
 for _set in (
     ScoredSet(VALIDATION, SELECTION, "10% of the training file, stratified by label x pair_type, seed 42; the trainer "
-              "monitors it and thresholds are fitted on it", _validation),
+              "monitors it and thresholds are fitted on it", _validation, fits_threshold=True),
     ScoredSet(EVAL, REPORT, "the dataset's eval_pairs.jsonl, as the PRD defines the criteria", lambda c: c.dataset.eval,
               clustering=True),
     ScoredSet(EVAL_LEAK_FREE, REPORT, "eval pairs not found in train (normalised)",
@@ -109,7 +113,7 @@ for _set in (
               lambda c: natural.gated(natural.load("dev")), primary_metric="auc_roc"),
     ScoredSet(NATURAL_TEST, REPORT, "hand-written natural pairs, test half (60%), ambiguous bucket excluded; "
               "read by scoring only", lambda c: natural.gated(natural.load("test")), primary_metric="auc_roc",
-              gap=Gap("generalisation_gap_auc", EVAL)),
+              gap=Gap("generalisation_gap_auc", EVAL), side_by_side=True),
     ScoredSet(NATURAL_TEST_AMBIGUOUS, REPORT, "the ambiguous bucket of the natural test half: reported, never gated",
               lambda c: natural.ungated(natural.load("test")), primary_metric="auc_roc"),
     ScoredSet(NATURAL_UNSEEN, REPORT, "writer-disjoint natural pairs (data/unseen_writers): writers who never wrote or read "
@@ -120,6 +124,14 @@ for _set in (
               lambda c: natural.ungated(natural.load_unseen()), primary_metric="auc_roc"),
 ):
     register(_set)
+
+
+def the_set(flag: str) -> str:
+    """The name of the one registered set whose ``flag`` is true (``fits_threshold``, ``side_by_side``)."""
+    found = [name for name, s in SCORED_SETS.items() if getattr(s, flag)]
+    if len(found) != 1:
+        raise ValueError(f"exactly one scored set must have {flag}=True; found {found or 'none'}")
+    return found[0]
 
 
 def get_scored_set(name: str) -> ScoredSet:

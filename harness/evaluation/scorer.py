@@ -17,7 +17,7 @@ import pandas as pd
 
 from harness import __version__, progress
 from harness.data.dataset import Dataset, dumps_pairs
-from harness.data.scored_sets import EVAL, VALIDATION, ScoredFrames, SetContext, get_scored_set
+from harness.data.scored_sets import EVAL, ScoredFrames, SetContext, get_scored_set, the_set
 from harness.evaluation import behavioural
 from harness.evaluation.evaluator import PairEvaluator
 from harness.evaluation.metrics import (auc_roc, cluster_purity, cosine_scores, difference_ci, hdbscan_clusters,
@@ -108,9 +108,10 @@ class Scorer:
         return self._scores[key]
 
     def threshold(self, name: str) -> float:
-        """The decision threshold fitted on the validation split (best F1 there), applied unchanged elsewhere."""
-        frame = self.frame(VALIDATION)
-        return threshold_sweep(self.scores(name, VALIDATION), frame["label"].to_numpy())["best_threshold"]
+        """The decision threshold fitted on the registry's threshold set (the validation split: best F1 there),
+        applied unchanged elsewhere."""
+        fitted_on = the_set("fits_threshold")
+        return threshold_sweep(self.scores(name, fitted_on), self.frame(fitted_on)["label"].to_numpy())["best_threshold"]
 
     def metrics(self, name: str, set_name: str) -> dict:
         key = (name, set_name)
@@ -122,7 +123,7 @@ class Scorer:
 
             def compute() -> dict:
                 scores = self.scores(name, set_name)
-                threshold = None if set_name == VALIDATION else self.threshold(name)
+                threshold = None if scored_set.fits_threshold else self.threshold(name)
                 with progress.step(f"metrics and bootstrap CIs: {name} on {set_name} (n={len(frame)})"):
                     result = PairEvaluator(scored_set, frame, threshold).compute(scores)
                 e1, e2 = ref.pair_embeddings(frame)

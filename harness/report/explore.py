@@ -1,7 +1,7 @@
 """The report's explorable part: one section per model with its verdict badge, an interactive UMAP, an error browser
 and a side-by-side view against the baseline. Plain HTML + SVG + a few lines of inline JS (no network, no library).
 
-Pure functions from measured data to HTML strings; ``fixtures/report.py`` puts them into the pytest-html summary.
+Pure functions from measured data to HTML strings; :mod:`harness.report.html` puts them into the report's body.
 
 * UMAP: the eval set's pair vectors projected to 2-D (the cached projection the charts use); hovering a point
   shows both texts, the label and the cosine in a tooltip (``#harness-tooltip``).
@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -192,32 +193,34 @@ def verdict_overview(verdicts: dict) -> str:
             f"<th>deciding row</th></tr>{rows}</table>") + f"<!-- {html.escape(json.dumps({m: v.decision for m, v in verdicts.items()}))} -->"
 
 
-def report_sections(run, results) -> str:
-    """The whole explorable part for a ``harness.pipeline.Run``: verdict overview, then one section per model."""
-    from harness.data.scored_sets import EVAL, NATURAL_TEST
+def report_sections(scorer, result, charts_dir: Path) -> str:
+    """The whole explorable part from a run's :class:`~harness.evaluation.scorer.Scorer` (scores, projections,
+    thresholds) and :class:`~harness.evaluation.judge.RunResult` (verdicts): verdict overview, then one section per
+    model. The Matryoshka charts are also saved in ``charts_dir``."""
+    from harness.data.scored_sets import EVAL, the_set
     from harness.models.handle import ModelUnavailable
     from harness.report import charts
     from harness.report.summary import (RANKING_COLUMNS, TRANSFER_COLUMNS, TRANSFER_LABELS, matryoshka_table,
                                         metric_table, table_html)
 
-    verdicts = run.verdicts(results)
-    metrics = run.all_metrics()
-    sets = [s for s in run.frames.available() if any(s in v for v in metrics.values())]
-    frames = {s: run.frame(s) for s in sets}
-    baseline = "baseline" if "baseline" in run.runnable else None
+    verdicts = result.verdicts
+    metrics = scorer.all_metrics()
+    sets = [s for s in scorer.frames.available() if any(s in v for v in metrics.values())]
+    frames = {s: scorer.frame(s) for s in sets}
+    baseline = "baseline" if "baseline" in scorer.runnable else None
     parts = [STYLE, "<h2>Verdicts</h2>", verdict_overview(verdicts), pairs_script(frames)]
     curves_html = []
     for s in sets:
         curves = {m: metrics[m][s]["matryoshka"] for m in metrics if s in metrics[m] and "matryoshka" in metrics[m][s]}
         if curves:
             png = charts.matryoshka_curves(curves, s)
-            charts.save(png, run.run_folder / "charts", f"matryoshka_{s}")
+            charts.save(png, charts_dir, f"matryoshka_{s}")
             curves_html.append(f'<img alt="Matryoshka curves {html.escape(s)}" src="data:image/png;base64,'
                                f'{base64.b64encode(png).decode()}"/>')
     if curves_html:
         parts.append("<details><summary>Matryoshka curves (one chart per scored set)</summary>" + "".join(curves_html)
                      + "</details>")
-    for model in [m for m in run.runnable if m != "baseline"]:
+    for model in [m for m in scorer.runnable if m != "baseline"]:
         mine = {model: metrics.get(model, {})}
         tables = []
         for s in sets:
@@ -230,12 +233,12 @@ def report_sections(run, results) -> str:
                           + "<p>Matryoshka: AUC / Spearman / NDCG@10 by truncate_dim</p>"
                           + "".join(table_html(matryoshka_table(mine, s, m)) for m in ("auc_roc", "cosine_spearman", "ndcg@10")))
         try:
-            threshold = run.threshold(model)
-            umap = umap_svg(run.projection(model, EVAL), frames[EVAL], run.scores(model, EVAL), model, EVAL) if EVAL in frames else None
-            errors = {s: error_rows(frames[s], run.scores(model, s), run.scores(baseline, s) if baseline else None, threshold)
+            threshold = scorer.threshold(model)
+            umap = umap_svg(scorer.projection(model, EVAL), frames[EVAL], scorer.scores(model, EVAL), model, EVAL) if EVAL in frames else None
+            errors = {s: error_rows(frames[s], scorer.scores(model, s), scorer.scores(baseline, s) if baseline else None, threshold)
                       for s in sets if s in mine[model]}
-            side = (NATURAL_TEST, run.scores(model, NATURAL_TEST), run.scores(baseline, NATURAL_TEST)) \
-                if baseline and NATURAL_TEST in frames else None
+            shown = the_set("side_by_side")
+            side = (shown, scorer.scores(model, shown), scorer.scores(baseline, shown)) if baseline and shown in frames else None
         except ModelUnavailable:
             continue
         parts.append(model_section(model, verdicts.get(model), "<details><summary>metrics by scored set</summary>"

@@ -1,5 +1,5 @@
-"""Writing a run: the run folder (``<model>_metrics.json``, ``charts/*.png``, ``criteria.json``, ``summary.md`` and
-``summary.json``) and each trained model's card.
+"""Writing a run: the run folder (``<model>_metrics.json``, ``charts/*.png``, ``criteria.json``, ``summary.md``,
+``summary.json`` and the self-contained ``report.html``) and each trained model's card.
 
 The writer reads the :class:`~harness.evaluation.scorer.Scorer` for numbers and arrays (charts draw the models that
 ran, naming the missing ones) and takes the judged :class:`~harness.evaluation.judge.RunResult`; it decides nothing.
@@ -17,6 +17,8 @@ from harness.evaluation import behavioural
 from harness.evaluation.judge import RunResult, counts_sentence
 from harness.evaluation.scorer import Scorer
 from harness.report import charts
+from harness.report.html import charts_section, criteria_table, dataset_identity, page, summary_parts
+from harness.report.model_card import evidence_markdown, write_evidence
 
 #: Every chart a full evaluation draws (baseline and at least one fine-tuned model).
 ALL_CHARTS = charts.COMPARISON_CHARTS + charts.BASELINE_CHARTS + charts.GENERALISATION_CHARTS
@@ -28,6 +30,10 @@ class RunWriter:
     def __init__(self, scorer: Scorer, run_folder: Path):
         self.scorer, self.run_folder = scorer, Path(run_folder)
         self._charts: dict[str, bytes] = {}
+
+    @property
+    def charts_dir(self) -> Path:
+        return self.run_folder / "charts"
 
     # --- per-model metrics ---------------------------------------------------------------------------------
     def write_metrics(self, name: str) -> None:
@@ -44,7 +50,7 @@ class RunWriter:
         if chart_name not in self._charts:
             with progress.step(f"chart {chart_name}"):
                 self._charts[chart_name] = self._build_chart(chart_name)
-            charts.save(self._charts[chart_name], self.run_folder / "charts", chart_name)
+            charts.save(self._charts[chart_name], self.charts_dir, chart_name)
         return self._charts[chart_name]
 
     def _build_chart(self, chart_name: str) -> bytes:
@@ -124,10 +130,17 @@ class RunWriter:
         self.write_model_cards(verdicts)
         return text
 
+    def write_report(self, result: RunResult) -> Path:
+        """``report.html``: the body pytest's report shows (:func:`harness.report.html.summary_parts`), the criteria
+        table, every chart drawn and the dataset's identity, in one self-contained file."""
+        body = [*summary_parts(self.scorer, result, self.charts_dir), criteria_table(result.results),
+                charts_section(self._charts), dataset_identity(self.scorer.dataset)]
+        path = self.run_folder / "report.html"
+        write_atomic(path, page(body).encode("utf-8"))
+        return path
+
     def write_model_cards(self, verdicts: dict) -> None:
         """Add this run's evidence to each trained model's own card (``README.md`` in its artifact folder)."""
-        from harness.report.model_card import evidence_markdown, write_evidence
-
         for name in self.scorer.runnable:
             ref = self.scorer.ref(name)
             if not ref.spec.trains or ref.source is not None:
