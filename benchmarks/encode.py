@@ -30,9 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TQDM_DISABLE", "1")
+from harness.environment import set_offline  # noqa: E402
+
+set_offline()
 # Idle OpenMP threads sleep instead of spinning, as onnxruntime's do in OnnxEncoder. On a small CPU shared with other
 # work, torch's default (active spin-wait at every parallel region's barrier) collapses when a core is taken:
 # measured here at load ~3.5 on 2 cores, 2 threads: batch 1 2-12 sentences/s spinning vs 40-48 passive (55 with

@@ -21,6 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from harness.environment import offline_env  # noqa: E402
 TARGETS = {"cold": 360, "warm": 30, "unit": 60}
 DURATION = re.compile(r"^([\d.]+)s (setup|call|teardown)\s+(\S+)", re.M)
 
@@ -29,7 +31,7 @@ def run(label: str, args: list[str], cwd: Path) -> dict:
     print(f"[bench] {label}: python -m pytest {' '.join(args)}", file=sys.stderr, flush=True)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest", *args, "--durations=0", "-q"], cwd=cwd,
-                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                          capture_output=True, text=True, env=offline_env())
     wall = time.perf_counter() - started
     phases: dict[str, float] = defaultdict(float)
     for seconds, _, nodeid in DURATION.findall(proc.stdout):

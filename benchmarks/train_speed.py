@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -62,7 +61,9 @@ def main() -> int:
     args = parser.parse_args()
     from harness.models.registry import get_model_spec
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    from harness.environment import offline_env
+
+    env = offline_env()
     print(f"{'model':<10} {'harness_s':>10} {'plain_s':>10} {'ratio':>7}")
     for name in args.model or ["standard", "lora"]:
         cfg = get_model_spec(name).config.to_dict()

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-if not sys.stderr.isatty():  # a log, not a person: periodic lines instead of tqdm bars (tqdm reads this on import)
-    os.environ.setdefault("TQDM_DISABLE", "1")
+from harness.environment import set_offline
+
+# no model hub, ever; a log, not a person: periodic lines instead of tqdm bars (both read once, at import)
+set_offline(quiet=not sys.stderr.isatty())
 
 from harness.data.dataset import DatasetError, load_dataset
 from harness.history.cli import add_accept_parser, add_compare_parser, add_history_parser
@@ -259,99 +260,164 @@ def _audit_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+# --- arguments shared by the commands (each declared once) -------------------------------------------------------
+def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default=str(DEFAULT_DATASET), metavar="DIR",
+                        help="dataset folder (default: the project's data/default)")
 
+
+def add_model_argument(parser: argparse.ArgumentParser, help: str | None = None, many: bool = False,
+                       required: bool = False, default: str | None = None) -> None:
+    """``--model NAME``: one registered model, or (``many``) repeatable, 'all' for every registered model."""
+    parser.add_argument("--model", action="append" if many else "store", required=required, default=default,
+                        metavar="NAME", help=help)
+
+
+def add_out_argument(parser: argparse.ArgumentParser, help: str | None = None, required: bool = False) -> None:
+    parser.add_argument("--out", required=required, help=help)
+
+
+def add_seed_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=42)
+
+
+def add_train_file_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--train-file", help=help)
+
+
+def add_eval_file_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--eval-file", help=help)
+
+
+# --- one parser per command ----------------------------------------------------------------------------------
+def add_generate_parser(sub) -> None:
     gen = sub.add_parser("generate", help="write the synthetic dataset (train, eval, OOD) into a folder")
-    gen.add_argument("--out", required=True, help="output folder")
-    gen.add_argument("--seed", type=int, default=42)
+    add_out_argument(gen, "output folder", required=True)
+    add_seed_argument(gen)
     gen.set_defaults(func=_generate)
 
+
+def add_quality_parser(sub) -> None:
     quality = sub.add_parser("quality", help="5-dimension data quality report (exit 1 below the gate)")
-    quality.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    quality.add_argument("--out", help="folder for the JSON report and summary (default: the run folder)")
+    add_dataset_argument(quality)
+    add_out_argument(quality, "folder for the JSON report and summary (default: the run folder)")
     quality.set_defaults(func=_quality)
 
+
+def add_leaks_parser(sub) -> None:
     leaks = sub.add_parser("leaks", help="leakage and duplicate counts as JSON")
-    leaks.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    add_dataset_argument(leaks)
     leaks.add_argument("--acknowledge", metavar="REASON",
                        help="record the current counts as known for these exact files (commit the JSON file)")
     leaks.set_defaults(func=_leaks)
 
+
+def add_train_parser(sub) -> None:
     train = sub.add_parser("train", help="train a registered model or reuse its cached artifact; prints its folder")
-    train.add_argument("--model", required=True)
-    train.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    train.add_argument("--train-file", help="train on this JSONL instead of the dataset's dating_pairs.jsonl")
+    add_model_argument(train, required=True)
+    add_dataset_argument(train)
+    add_train_file_argument(train, "train on this JSONL instead of the dataset's dating_pairs.jsonl")
     train.set_defaults(func=_train)
 
+
+def add_export_parser(sub) -> None:
     export = sub.add_parser("export", help="export a model to ONNX (fp32) or ONNX INT8 beside it in models/ (trained first "
                             "if absent); prints the folder")
-    export.add_argument("--model", required=True, help="a registered model, e.g. standard (or standard@onnx-int8)")
+    add_model_argument(export, "a registered model, e.g. standard (or standard@onnx-int8)", required=True)
     export.add_argument("--format", choices=["onnx", "onnx-int8"], help="default: onnx-int8")
-    export.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    add_dataset_argument(export)
     export.set_defaults(func=_export)
 
+
+def add_evaluate_parser(sub) -> None:
     evaluate = sub.add_parser("evaluate", help="score models on every scored set, judge the criteria, draw the charts; "
-                              "writes the run folder the checks write (exit 1 if a gate fails)")
-    evaluate.add_argument("--model", action="append", help="repeatable, or 'all' (default: baseline, standard, lora)")
-    evaluate.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    evaluate.add_argument("--eval-file", help="also score the criteria on this eval JSONL")
+                              "writes the run folder and HTML report the checks write (exit 1 if a gate fails)")
+    add_model_argument(evaluate, "repeatable, or 'all' (default: baseline, standard, lora)", many=True)
+    add_dataset_argument(evaluate)
+    add_eval_file_argument(evaluate, "also score the criteria on this eval JSONL")
     evaluate.add_argument("--mlflow", action=EnableMlflow)
     evaluate.set_defaults(func=_evaluate)
 
+
+def add_verdict_parser(sub) -> None:
     verdict = sub.add_parser("verdict", help="DEPLOY/REVIEW/FAIL for a model with the rows that decided it "
                              "(exit 0 DEPLOY, 1 REVIEW, 2 FAIL)")
-    verdict.add_argument("--model", required=True)
-    verdict.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    add_model_argument(verdict, required=True)
+    add_dataset_argument(verdict)
     verdict.set_defaults(func=_verdict)
 
+
+def add_recommend_parser(sub) -> None:
     recommend = sub.add_parser("recommend", help="leaderboard of the recipes on every scored set; prints the model "
                                "the selection-only rule recommends")
-    recommend.add_argument("--model", action="append", help="repeatable (default: all)")
-    recommend.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    add_model_argument(recommend, "repeatable (default: all)", many=True)
+    add_dataset_argument(recommend)
     recommend.set_defaults(func=_recommend)
 
+
+def add_cache_parser(sub) -> None:
     cache = sub.add_parser("cache", help="list, verify (hash every file) or prune (stale artifacts; dry run unless --yes) "
                            "the models/ cache")
     cache.add_argument("action", choices=["list", "verify", "prune"])
     cache.add_argument("--yes", action="store_true", help="prune: really delete")
     cache.set_defaults(func=_cache)
 
+
+def add_natural_split_parser(sub) -> None:
     natural = sub.add_parser("natural-split", help="rebuild data/natural/{dev,test}.jsonl from data/natural/raw/")
     natural.set_defaults(func=_natural_split)
 
-    add_compare_parser(sub)
-    add_history_parser(sub)
-    add_accept_parser(sub)
 
+def add_expand_parser(sub) -> None:
     expand = sub.add_parser("expand", help="write the 70/20/10 expanded training mix (dating_pairs_expanded.jsonl)")
-    expand.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    expand.add_argument("--out", help="output file or folder (default: beside the source, or the run folder for outside data)")
-    expand.add_argument("--seed", type=int, default=42)
+    add_dataset_argument(expand)
+    add_out_argument(expand, "output file or folder (default: beside the source, or the run folder for outside data)")
+    add_seed_argument(expand)
     expand.set_defaults(func=_expand)
 
+
+def add_candidates_parser(sub) -> None:
     cand = sub.add_parser("candidates", help="k-fold out-of-fold label review file (CSV, ranked by label-error score)")
-    cand.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    cand.add_argument("--train-file", help="pairs to review (default: the expanded mix)")
+    add_dataset_argument(cand)
+    add_train_file_argument(cand, "pairs to review (default: the expanded mix)")
     cand.add_argument("--folds", type=int, default=3)
-    cand.add_argument("--out")
+    add_out_argument(cand)
     cand.set_defaults(func=_candidates)
 
+
+def add_review_parser(sub) -> None:
     review = sub.add_parser("review", help="decide candidates one at a time in the terminal (k/r/x/s/q; resumable)")
     review.add_argument("file")
     review.set_defaults(func=_review)
 
+
+def add_apply_parser(sub) -> None:
     apply = sub.add_parser("apply", help="apply a review file: curated JSONL + audit log; the source is untouched")
     apply.add_argument("file")
-    apply.add_argument("--out", help="curated file (default: <source>_curated.jsonl beside the review file)")
+    add_out_argument(apply, "curated file (default: <source>_curated.jsonl beside the review file)")
     apply.set_defaults(func=_apply)
 
+
+def add_audit_eval_parser(sub) -> None:
     audit = sub.add_parser("audit-eval", help="flag eval pairs whose label disagrees with a model trained on train only")
-    audit.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    audit.add_argument("--model", default="standard")
-    audit.add_argument("--out")
+    add_dataset_argument(audit)
+    add_model_argument(audit, default="standard")
+    add_out_argument(audit)
     audit.set_defaults(func=_audit_eval)
+
+
+#: Every command, in the order ``--help`` lists them (compare, history and accept: harness/history/cli.py).
+COMMANDS = (add_generate_parser, add_quality_parser, add_leaks_parser, add_train_parser, add_export_parser,
+            add_evaluate_parser, add_verdict_parser, add_recommend_parser, add_cache_parser, add_natural_split_parser,
+            add_compare_parser, add_history_parser, add_accept_parser, add_expand_parser, add_candidates_parser,
+            add_review_parser, add_apply_parser, add_audit_eval_parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
     return parser
 
 

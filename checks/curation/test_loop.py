@@ -7,7 +7,6 @@ Everything is written into a temporary folder (``--out``), never into the datase
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -18,6 +17,7 @@ from harness.curation.loop import verify_curated
 from harness.data.dataset import EVAL_FILE, file_sha256, read_pairs
 from harness.curation.expand import with_ids
 from harness.data.leakage import normalise_text
+from harness.environment import offline_env
 from harness.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.curation
@@ -27,8 +27,7 @@ ANSWERS = "x\nr\nk\ns\nr\nx\nk\nq\n"
 
 
 def harness(*args: str, stdin: str | None = None) -> str:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, "-m", "harness", *args], cwd=PROJECT_ROOT, env=env, input=stdin,
+    run = subprocess.run([sys.executable, "-m", "harness", *args], cwd=PROJECT_ROOT, env=offline_env(), input=stdin,
                          capture_output=True, text=True, timeout=3000)
     assert run.returncode == 0, f"python -m harness {' '.join(args)} failed ({run.returncode}):\n{run.stderr[-3000:]}"
     return run.stdout

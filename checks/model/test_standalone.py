@@ -4,7 +4,6 @@ scored it (the instruction prompt is the model's default prompt; a LoRA folder l
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from harness.data.scored_sets import EVAL
+from harness.environment import offline_env
 from harness.models.cache import unique_texts
 
 pytestmark = pytest.mark.model
@@ -37,7 +37,7 @@ def test_artifact_loads_alone_and_encodes_as_scored(trained_model, store, tmp_pa
     e1, e2 = ref.pair_embeddings(frame)  # the harness's own (cached) vectors
     harness_vectors = dict(zip(frame["text_1"], e1)) | dict(zip(frame["text_2"], e2))
     out = tmp_path / "plain.npy"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = offline_env()
     run = subprocess.run([sys.executable, "-c", SCRIPT, str(artifact), json.dumps(texts), str(out)], env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"plain SentenceTransformer({artifact}) failed:\n{run.stderr[-2000:]}"

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from fixtures.plugin import runs_gates
+from harness.environment import offline_env
 from harness.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 
 
 def _pytest(args: list[str], tmp_path: Path, timeout: int = 300, **env) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "HARNESS_REPORTS_DIR": str(tmp_path / "reports"),
-                   "HARNESS_RUNS_DIR": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1", **env}
+    environment = offline_env(HARNESS_REPORTS_DIR=str(tmp_path / "reports"), HARNESS_RUNS_DIR=str(tmp_path / "runs"), **env)
     return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=PROJECT_ROOT, env=environment,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
