@@ -12,8 +12,9 @@ from pathlib import Path
 
 from harness import __version__, progress
 from harness.data.dataset import write_atomic
-from harness.data.scored_sets import EVAL, NATURAL_TEST, NATURAL_UNSEEN, SCORED_SETS, get_scored_set
+from harness.data.scored_sets import EVAL, NATURAL_UNSEEN, SCORED_SETS, get_scored_set
 from harness.evaluation import behavioural
+from harness.evaluation.criteria import BEHAVIOURAL, CHART_SET
 from harness.evaluation.judge import RunResult, counts_sentence
 from harness.evaluation.scorer import Scorer
 from harness.report import charts
@@ -63,9 +64,10 @@ class RunWriter:
         labels = self.scorer.frame(EVAL)["label"].to_numpy()
         scored = {n: (self.scorer.scores(n, EVAL), labels) for n in models}
         tuned = [n for n in models if n != "baseline"]
-        natural = {n: self.scorer.metrics(n, NATURAL_TEST) for n in models} if chart_name == "natural_buckets" else {}
-        unseen = ({n: self.scorer.metrics(n, NATURAL_UNSEEN) for n in models}
-                  if chart_name in ("writer_auc", "family_auc") and self.scorer.frame(NATURAL_UNSEEN) is not None else {})
+        # a chart drawn from another scored set than eval names it in criteria.CHART_SET (no branch on the set's name)
+        drawn_on = CHART_SET.get(chart_name)
+        on_set = ({n: self.scorer.metrics(n, drawn_on) for n in models}
+                  if drawn_on not in (None, BEHAVIOURAL) and self.scorer.frame(drawn_on) is not None else {})
         builders = {
             "cosine_overlay": lambda: charts.cosine_overlay(scored),
             "umap_side_by_side": lambda: charts.umap_side_by_side({n: (self.scorer.projection(n), labels) for n in models}),
@@ -76,11 +78,11 @@ class RunWriter:
                                                           {n: tuple(m(n)["ci95"]["cohens_d"]) for n in models}),
             "training_curves": lambda: charts.training_curves({n: self.scorer.training_info(n)["spearman_history"] for n in tuned}),
             "false_positives_by_pair_type": lambda: charts.false_positive_bars({n: m(n)["false_positives_by_pair_type"] for n in models}),
-            "natural_buckets": lambda: charts.bucket_means({n: natural[n]["mean_cosine_by_bucket"] for n in models},
-                                                           {n: natural[n]["auc_roc"] for n in models}),
-            "writer_auc": lambda: charts.group_auc_bars({n: unseen[n]["auc_by_writer"] for n in unseen},
+            "natural_buckets": lambda: charts.bucket_means({n: on_set[n]["mean_cosine_by_bucket"] for n in models},
+                                                           {n: on_set[n]["auc_roc"] for n in models}),
+            "writer_auc": lambda: charts.group_auc_bars({n: on_set[n]["auc_by_writer"] for n in on_set},
                                                         "writer-disjoint natural test: AUC by writer"),
-            "family_auc": lambda: charts.group_auc_bars({n: unseen[n]["auc_by_family"] for n in unseen},
+            "family_auc": lambda: charts.group_auc_bars({n: on_set[n]["auc_by_family"] for n in on_set},
                                                         "writer-disjoint natural test: AUC by topic family"),
             "behavioural_pass_rates": lambda: charts.pass_rate_bars(
                 {n: {k: v["rate"] for k, v in behavioural.pass_rates(self.scorer.behavioural(n)).items() if k != "all"}
