@@ -8,7 +8,7 @@ re-embedding.
 
 Layout choices, each for a measured or stated need:
 
-* Per-pair scores are stored once per (model key, rows): a repeat run of an unchanged model adds metric rows only
+* Per-pair scores are stored once per (model key, rows, content): a repeat run of an unchanged model adds metric rows only
   (the store grows by ~tens of KB per run, not by the scores again). Labels and the text of each pair (as integer
   codes, for the per-person ranking metric) are stored once per (scored set, rows digest).
 * ``metrics`` is a ``WITHOUT ROWID`` table clustered on (dataset, model, scored set, metric, run): the ``history``
@@ -25,6 +25,7 @@ Layout choices, each for a measured or stated need:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -137,6 +138,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         """INSERT INTO series SELECT dataset_id, model_id, set_id, metric_id, COUNT(*), MIN(value), MAX(value),
                                      MIN(run_seq), MAX(run_seq)
            FROM metrics GROUP BY dataset_id, model_id, set_id, metric_id""",
+    )),
+    # v3: scores keyed by content too. v1/v2 kept one score array per (model key, rows): a later run of the same key
+    # whose scores differ (embeddings recomputed under another thread count, a non-deterministic export) was linked
+    # to the first run's array. Rows of v1/v2 keep their arrays under a legacy digest ('v1-<id>').
+    Migration(3, "scores unique by (model key, rows, content digest)", (
+        """CREATE TABLE scores_v3 (
+            id INTEGER PRIMARY KEY, model_key TEXT NOT NULL,
+            pair_set_id INTEGER NOT NULL REFERENCES pair_sets (id),
+            encoding TEXT NOT NULL,               -- f32le: float32 little-endian, one per pair
+            digest TEXT NOT NULL,                 -- sha256 of data, 16 hex characters
+            data BLOB NOT NULL,
+            UNIQUE (model_key, pair_set_id, digest))""",
+        "INSERT INTO scores_v3 SELECT id, model_key, pair_set_id, encoding, 'v1-' || id, data FROM scores",
+        "DROP TABLE scores",
+        "ALTER TABLE scores_v3 RENAME TO scores",
     )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -380,17 +396,27 @@ class HistoryStore:
             self._migrate()
 
     def _migrate(self) -> None:
-        with self._write() as con:
-            app, tables, version = self._state()  # again, under the write lock: another process may have done it
-            self._refuse_foreign(app, tables, version)
-            current = version or 0
-            for migration in MIGRATIONS:
-                if migration.version > current:
-                    for statement in migration.statements:
-                        con.execute(statement)
-                    con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)",
-                                (migration.version, migration.description))
-            con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        """Every step above the file's version, in one transaction. Foreign keys are off while tables are rebuilt
+        (SQLite's documented ALTER procedure) and every reference is checked before the commit."""
+        self._con.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self._write() as con:
+                app, tables, version = self._state()  # again, under the write lock: another process may have done it
+                self._refuse_foreign(app, tables, version)
+                current = version or 0
+                for migration in MIGRATIONS:
+                    if migration.version > current:
+                        for statement in migration.statements:
+                            con.execute(statement)
+                        con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                                    (migration.version, migration.description))
+                broken = con.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise HistoryError(self.path, f"migrating to schema version {SCHEMA_VERSION} would leave "
+                                                  f"{len(broken)} broken references (first: {broken[0]})", FIX_DAMAGED)
+                con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        finally:
+            self._con.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
         if self._con is not None:
@@ -529,10 +555,11 @@ class HistoryStore:
         pair_set_id = con.execute("SELECT id FROM pair_sets WHERE scored_set = ? AND rows_digest = ?",
                                   (pairs.scored_set, pairs.rows_digest)).fetchone()[0]
         data = np.asarray(row.scores, dtype="<f4").tobytes()
-        con.execute("INSERT OR IGNORE INTO scores (model_key, pair_set_id, encoding, data) VALUES (?, ?, 'f32le', ?)",
-                    (row.model_key, pair_set_id, data))
-        return con.execute("SELECT id FROM scores WHERE model_key = ? AND pair_set_id = ?",
-                           (row.model_key, pair_set_id)).fetchone()[0]
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        con.execute("INSERT OR IGNORE INTO scores (model_key, pair_set_id, encoding, digest, data) "
+                    "VALUES (?, ?, 'f32le', ?, ?)", (row.model_key, pair_set_id, digest, data))
+        return con.execute("SELECT id FROM scores WHERE model_key = ? AND pair_set_id = ? AND digest = ?",
+                           (row.model_key, pair_set_id, digest)).fetchone()[0]
 
     # --- reading runs -------------------------------------------------------------------------------------
     _RUN_COLUMNS = ("seq", "run_id", "session", "source", "started_at", "finished_at", "git_commit", "git_dirty",

@@ -108,37 +108,86 @@ def test_a_new_store_has_its_schema_and_reads_back_what_was_written(tmp_path):
         assert store.trends(dataset="default") == []
 
 
-def test_a_version_1_store_is_migrated_forward_with_its_runs(tmp_path, monkeypatch):
-    """v1 had no series summary: opening it with this harness adds and fills it (v2), and the trends read the same."""
+def write_v1_store(path, records) -> None:
+    """A store as schema version 1 wrote it: its DDL and its insert statements (one score array per key and rows)."""
+    import json
+
+    from harness.history.store import _pack_pairs
+
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("BEGIN")
+    for statement in store_module.MIGRATIONS[0].statements:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version (version, description) VALUES (1, 'v1')")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    for r in records:
+        seq = con.execute("INSERT INTO runs (run_id, session, source, started_at, finished_at, git_commit, git_dirty, "
+                          "dataset_name, dataset_path, dataset_digest, harness_version, environment) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          (r.run_id, r.run_id, r.source, r.started_at, r.finished_at, r.git_commit, int(r.git_dirty),
+                           r.dataset_name, r.dataset_path, r.dataset_digest, r.harness_version,
+                           json.dumps(r.environment))).lastrowid
+        for m in r.models:
+            con.execute("INSERT INTO run_models VALUES (?, ?, ?, ?, ?, ?)", (seq, m.model, m.model_key, m.verdict, "[]", None))
+        for name in {r.dataset_name} | {x for m in r.metrics for x in (m.model, m.scored_set, m.metric)}:
+            con.execute("INSERT OR IGNORE INTO names (name) VALUES (?)", (name,))
+        ids = dict(con.execute("SELECT name, id FROM names"))
+        con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(ids[r.dataset_name], ids[m.model], ids[m.scored_set], ids[m.metric], seq, m.value,
+                          *(m.ci or (None, None)), m.n) for m in r.metrics])
+        con.executemany("INSERT INTO criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(seq, c.model, c.criterion, c.scored_on, c.metric, c.status, c.value, *(c.ci or (None, None)),
+                          c.n, c.outcome) for c in r.criteria])
+        for s in r.scores:
+            labels, codes = _pack_pairs(s.pairs)
+            con.execute("INSERT OR IGNORE INTO pair_sets (scored_set, rows_digest, n, labels, codes) VALUES (?, ?, ?, ?, ?)",
+                        (s.pairs.scored_set, s.pairs.rows_digest, s.pairs.n, labels, codes))
+            pair_id = con.execute("SELECT id FROM pair_sets WHERE scored_set = ? AND rows_digest = ?",
+                                  (s.pairs.scored_set, s.pairs.rows_digest)).fetchone()[0]
+            con.execute("INSERT OR IGNORE INTO scores (model_key, pair_set_id, encoding, data) VALUES (?, ?, 'f32le', ?)",
+                        (s.model_key, pair_id, np.asarray(s.scores, "<f4").tobytes()))
+            score_id = con.execute("SELECT id FROM scores WHERE model_key = ? AND pair_set_id = ?",
+                                   (s.model_key, pair_id)).fetchone()[0]
+            con.execute("INSERT INTO run_scores VALUES (?, ?, ?, ?)", (seq, s.model, s.pairs.scored_set, score_id))
+    con.execute("COMMIT")
+    con.close()
+
+
+def test_a_version_1_store_is_migrated_forward_with_its_runs(tmp_path):
+    """v1 had no series summary (v2) and one score array per key and rows (v3): opening it adds and fills the
+    summary, rebuilds the scores table with every reference intact, and reads the same runs, trends and scores."""
     path = tmp_path / "history.sqlite"
-    with monkeypatch.context() as patch:
-        patch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
-        patch.setattr(store_module, "SCHEMA_VERSION", 1)
-        patch.setattr(HistoryStore, "_insert", _insert_v1)
-        with HistoryStore(path) as store:
-            for i in range(3):
-                store.append(small(i))
-            assert store.schema_version == 1
+    write_v1_store(path, [small(i) for i in range(4)])
     with HistoryStore(path) as store:
         assert store.schema_version == store_module.SCHEMA_VERSION
         versions = [r[0] for r in store._con.execute("SELECT version FROM schema_version ORDER BY version")]
         assert versions == list(range(1, store_module.SCHEMA_VERSION + 1))
-        assert rows_per_run(store) == {small(i).run_id: expected_rows() for i in range(3)}
+        assert store.check() == [] and store._con.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert rows_per_run(store) == {small(i).run_id: expected_rows() for i in range(4)}
         everything = {(t.model, t.scored_set, t.metric): (t.runs, t.minimum, t.maximum) for t in store.trends()}
-        windowed = {(t.model, t.scored_set, t.metric): (t.runs, t.minimum, t.maximum) for t in store.trends(last_runs=3)}
-        assert everything == windowed and all(v[0] == 3 for v in everything.values())
-        store.append(small(3))  # and the summary is kept up to date from here on
-        assert {t.runs for t in store.trends()} == {4}
+        windowed = {(t.model, t.scored_set, t.metric): (t.runs, t.minimum, t.maximum) for t in store.trends(last_runs=4)}
+        assert everything == windowed and all(v[0] == 4 for v in everything.values())
+        old = store.scores_for_run(store.find_run(small(0).run_id)["seq"], "standard")["eval"]
+        original = next(s for s in small(0).scores if s.model == "standard" and s.pairs.scored_set == "eval")
+        np.testing.assert_allclose(old.scores, original.scores, atol=1e-6)
+        store.append(small(4))  # and from here on the summary is kept up to date
+        assert {t.runs for t in store.trends()} == {5}
 
 
-def _insert_v1(self, con, record):
-    """What a version-1 harness wrote: everything but the series summary."""
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS series (dataset_id, model_id, set_id, metric_id, runs, min_value, "
-                "max_value, first_seq, last_seq, PRIMARY KEY (dataset_id, model_id, set_id, metric_id))")
-    return _REAL_INSERT(self, con, record)
-
-
-_REAL_INSERT = HistoryStore._insert
+def test_a_later_run_of_the_same_key_keeps_its_own_scores(tmp_path):
+    """Same cache key, other scores (embeddings recomputed under another thread count): each run keeps its own."""
+    first, second = small(0), small(1)  # keys change every 3 runs: runs 0 and 1 share them
+    for row in second.scores:
+        object.__setattr__(row, "scores", row.scores + 0.01)
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        store.append(first)
+        store.append(second)
+        a = store.scores_for_run(1, "standard")["eval"].scores
+        b = store.scores_for_run(2, "standard")["eval"].scores
+        assert np.allclose(b - a, 0.01, atol=1e-6)
+        key = next(s.model_key for s in first.scores if s.model == "standard")
+        assert np.allclose(store.scores_for_key(key)["eval"].scores, b)  # the latest run's
 
 
 def test_a_later_schema_step_is_applied_once_on_open(tmp_path, monkeypatch):

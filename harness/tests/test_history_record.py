@@ -205,3 +205,44 @@ def test_an_error_while_recording_never_escapes_into_the_run(run, monkeypatch):
     monkeypatch.setattr(run, "all_metrics", lambda: 1 / 0)
     with pytest.warns(HistoryWarning, match="not recorded in the history store: ZeroDivisionError"):
         assert record_run(run, []) is None
+
+
+def test_compare_runs_and_cache_keys_from_the_store_alone(run, capsys):
+    """Run ids (a prefix, RUN:MODEL) and recorded cache keys are compared from stored scores: no dataset, no model."""
+    from harness.__main__ import main
+
+    first = record_run(run, [], strict=True)
+    run.shift = -0.45  # the same model key, much worse scores: a later run of a broken change
+    second = record_run(run, [], strict=True)
+    assert main(["compare", "--baseline", f"{first[:17]}:standard", "--candidate", f"{second}:standard", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert "eval_cosine_spearman" in result["regressed"]
+    assert main(["compare", "--baseline", second, "--candidate", first]) == 0  # the run's one fine-tuned model
+    assert "improved" in capsys.readouterr().out
+    run.names = ["baseline", "standard", "lora"]
+    third = record_run(run, [], strict=True)
+    assert main(["compare", "--baseline", third, "--candidate", first]) == 2  # two fine-tuned models: name one
+    assert "name one as" in capsys.readouterr().err
+    key = run.ref("baseline").key
+    assert main(["compare", "--baseline", key, "--candidate", f"{first}:baseline"]) == 0
+    assert "no regression" in capsys.readouterr().out
+
+
+def test_the_curation_form_of_compare_is_unchanged(monkeypatch, capsys, tiny_dataset):
+    from harness.__main__ import main
+    from harness.evaluation import comparison
+
+    seen = {}
+
+    def fake(dataset, a, b, train_files=None, eval_file=None):
+        seen.update(a=a, b=b, train_files=train_files, eval_file=eval_file, dataset=dataset.name)
+        return {"models": {a: {}, f"{b} on x": {}}, "a": a, "b": f"{b} on x", "difference_b_minus_a": {}}
+
+    monkeypatch.setattr(comparison, "compare_models", fake)
+    args = ["compare", "--dataset", str(tiny_dataset), "--model", "standard", "--model", "standard", "--train-file", "-",
+            "--train-file", "curated.jsonl"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["b"] == "standard on x"
+    assert seen == {"a": "standard", "b": "standard", "train_files": ["-", "curated.jsonl"], "eval_file": None,
+                    "dataset": "tiny"}
+    assert main(["compare", "--model", "standard", "--baseline", "lora"]) == 2
