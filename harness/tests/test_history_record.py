@@ -177,13 +177,16 @@ def test_mlflow_logs_each_model_with_config_metrics_curves_and_artifacts(run, tm
     assert {a.path for a in client.list_artifacts(standard.info.run_id)} >= {"summary.md", "report.html"}
 
 
-def test_a_degraded_accepted_comparison_makes_the_regression_row_red(tiny_dataset, tmp_path):
+def test_a_degraded_accepted_comparison_makes_the_regression_row_red(tiny_dataset, tmp_path, monkeypatch):
     """End to end through pytest: the accepted entry separates the eval pairs perfectly, the current pre-trained model
     does not, so its regression row fails (exit 1) naming the regressed metric."""
     from harness.history.baseline import AcceptedModel, AcceptedSet, write_file
     from harness.history.compare import pair_set, quantize
+    from harness.models.handle import ModelRef
 
     dataset = load_dataset(tiny_dataset)
+    monkeypatch.setenv("HARNESS_MODELS_DIR", str(tmp_path / "m"))
+    ModelRef.resolve("baseline", dataset).pair_embeddings(dataset.eval)  # warm here: the child never loads the model
     pairs = pair_set(EVAL, dataset.eval)
     perfect = quantize(pairs.labels.astype(float), "float16")
     entry = AcceptedModel("baseline", "baseline-0000000000000000", "a model that cannot be matched", "2026-12-01T00:00:00Z",
