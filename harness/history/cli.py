@@ -236,6 +236,12 @@ def run_compare(args: argparse.Namespace) -> int:
         return _error(str(err))
     except KeyError as err:
         return _error(err.args[0] if err.args else str(err))
+    except Exception as err:  # noqa: BLE001 - ModelUnavailable (no CUDA, no curated file): said, not a traceback
+        from harness.models.handle import ModelUnavailable
+
+        if not isinstance(err, ModelUnavailable):
+            raise
+        return _error(str(err))
     finally:
         if store is not None:
             store.close()
@@ -271,6 +277,12 @@ def run_accept(args: argparse.Namespace) -> int:
         dataset = load_dataset(args.dataset)
         done = accept(dataset, args.model, args.reason, args.sets, store, allow_train=not args.no_train)
     except (HistoryError, BaselineError) as err:
+        return _error(str(err))
+    except Exception as err:  # noqa: BLE001 - ModelUnavailable (no CUDA, no curated file): said, not a traceback
+        from harness.models.handle import ModelUnavailable
+
+        if not isinstance(err, ModelUnavailable):
+            raise
         return _error(str(err))
     finally:
         if store is not None:
