@@ -68,3 +68,17 @@ def separability(texts_a: list[str], texts_b: list[str], seed: int = SEED) -> di
     a = [a[i] for i in sorted(rng.choice(len(a), size, replace=False))]
     b = [b[i] for i in sorted(rng.choice(len(b), size, replace=False))]
     return cross_validated_auc(a + b, np.array([1] * size + [0] * size))
+
+
+def benchmark_checks() -> dict:
+    """The confound and style-distance checks of the project's two natural benchmarks, as one dict (the data gates in
+    ``checks/data/test_unseen_writers.py`` assert on the same functions; ``results-doc --collect`` keeps this)."""
+    from harness.data import natural, natural_train
+
+    unseen, first = natural.gated(natural.load_unseen()), natural.gated(natural.read_raw())
+    return {
+        "label_from_one_side": {
+            name: label_predictability(list(f["text_1"]), list(f["text_2"]), f["label"].to_numpy())
+            for name, f in (("natural_unseen", unseen), ("natural (first benchmark, dev + test)", first))},
+        "new_vs_training_writers": separability(natural.texts_of(natural.load_unseen()), natural_train.all_texts()),
+    }
