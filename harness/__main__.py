@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness {generate,quality,leaks,train,evaluate,natural-split,compare,history,accept,expand,candidates,review,apply,audit-eval}``.
+"""Command line: ``python -m harness {generate,quality,leaks,train,export,evaluate,verdict,recommend,results-doc,cache,natural-split,compare,history,accept,expand,candidates,review,apply,audit-eval}``.
 
 Bad input ends with a one-paragraph message naming file:line and exit code 2, never a traceback.
 """
@@ -160,6 +160,24 @@ def _recommend(args: argparse.Namespace) -> int:
         print(f"not run: {reason}")
     print(f"\nrecommended: {board['recommended']} ({board['reason']})")
     return 0 if board["recommended"] else 1
+
+
+def _results_doc(args: argparse.Namespace) -> int:
+    """docs/results.md from the committed run summaries (docs/runs/*.json); --collect copies run folders' first."""
+    from harness.report import results_doc
+
+    for folder in args.collect or []:
+        print(f"collected {results_doc.collect(Path(folder))}")
+    if args.check:
+        fresh = results_doc.render(results_doc.load_summaries())
+        if not results_doc.DOC.is_file() or results_doc.DOC.read_text() != fresh:
+            print(f"{results_doc.DOC} differs from what docs/runs/*.json give: run python -m harness results-doc",
+                  file=sys.stderr)
+            return 1
+        print(f"{results_doc.DOC} matches docs/runs/*.json")
+        return 0
+    print(results_doc.write())
+    return 0
 
 
 def _cache(args: argparse.Namespace) -> int:
@@ -355,6 +373,14 @@ def add_recommend_parser(sub) -> None:
     recommend.set_defaults(func=_recommend)
 
 
+def add_results_doc_parser(sub) -> None:
+    doc = sub.add_parser("results-doc", help="write docs/results.md from the committed run summaries (docs/runs/*.json)")
+    doc.add_argument("--collect", action="append", metavar="RUN_FOLDER",
+                     help="first copy this run folder's summary.json into docs/runs/<dataset>.json (repeatable)")
+    doc.add_argument("--check", action="store_true", help="write nothing; exit 1 if docs/results.md is out of date")
+    doc.set_defaults(func=_results_doc)
+
+
 def add_cache_parser(sub) -> None:
     cache = sub.add_parser("cache", help="list, verify (hash every file) or prune (stale artifacts; dry run unless --yes) "
                            "the models/ cache")
@@ -408,7 +434,8 @@ def add_audit_eval_parser(sub) -> None:
 
 #: Every command, in the order ``--help`` lists them (compare, history and accept: harness/history/cli.py).
 COMMANDS = (add_generate_parser, add_quality_parser, add_leaks_parser, add_train_parser, add_export_parser,
-            add_evaluate_parser, add_verdict_parser, add_recommend_parser, add_cache_parser, add_natural_split_parser,
+            add_evaluate_parser, add_verdict_parser, add_recommend_parser, add_results_doc_parser, add_cache_parser,
+            add_natural_split_parser,
             add_compare_parser, add_history_parser, add_accept_parser, add_expand_parser, add_candidates_parser,
             add_review_parser, add_apply_parser, add_audit_eval_parser)
 

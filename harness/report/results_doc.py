@@ -1,0 +1,154 @@
+"""``docs/results.md``, generated: the measured results of the committed run summaries, one block per dataset.
+
+Run folders (``runs/<dataset>-<digest>/``) are not committed (git-ignored, megabytes of charts). What the document
+is built from is: one small JSON per dataset, ``docs/runs/<dataset>.json``, copied from a run folder's
+``summary.json`` by ``python -m harness results-doc --collect runs/<dataset>-<digest>`` together with the run
+folder's name and the git commit checked out when it was collected (collect right after the run, on a clean tree).
+``python -m harness results-doc`` then writes ``docs/results.md`` from those files alone, so a unit test can prove
+that the committed document is what the committed summaries give (``harness/tests/test_results_doc.py``).
+
+The document is a list of section functions, :data:`SECTIONS`: each takes one dataset's summary (the JSON above)
+and returns Markdown (or ``""`` to say nothing). To add a section (e.g. the writer-disjoint results), write one
+such function and put it in :data:`SECTIONS` where it should appear.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.evaluation.judge import counts_sentence
+from harness.paths import PROJECT_ROOT, runs_root
+from harness.report.summary import table_markdown
+
+DOC = PROJECT_ROOT / "docs" / "results.md"
+SUMMARIES = PROJECT_ROOT / "docs" / "runs"
+#: Per scored set: (column, metric) shown in the scored-sets table (value [95% CI]).
+SET_METRICS = (("Spearman", "cosine_spearman"), ("AUC", "auc_roc"), ("margin", "compatibility_margin"))
+#: What a committed summary keeps of a run's metrics (the rest stays in the run folder).
+KEPT_METRICS = ("n", "cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "cosine_f1", "cluster_purity",
+                "generalisation_gap_auc", "cross_writer_gap_auc", "worst_writer", "worst_writer_auc", "worst_family",
+                "worst_family_auc")
+
+
+# --- collecting a run folder into a committed summary -----------------------------------------------------------
+def git_commit(root: Path = PROJECT_ROOT) -> tuple[str | None, bool | None]:
+    """(HEAD commit, whether tracked files differ from it); (None, None) without git."""
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True, timeout=30).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit, bool(status.strip())
+
+
+def compact(summary: dict, run_folder: Path, commit: str | None, dirty: bool | None) -> dict:
+    """The committed summary of one run: provenance, headline, counts, verdicts, leaderboard, kept metrics."""
+    name, _, digest = run_folder.name.rpartition("-")
+    folder = run_folder.resolve()
+    where = f"runs/{run_folder.name}" if folder.parent == runs_root() else str(folder)
+    metrics = {model: {s: {k: v for k, v in m.items() if k in KEPT_METRICS}
+                       | {"ci95": {k: v for k, v in (m.get("ci95") or {}).items() if k in KEPT_METRICS}}
+                       for s, m in by_set.items()} for model, by_set in summary.get("metrics", {}).items()}
+    return {"dataset": name or run_folder.name, "run_folder": where, "dataset_digest": digest,
+            "commit": commit, "dirty": dirty, "headline": summary.get("headline"), "counts": summary.get("counts"),
+            "verdicts": summary.get("verdicts", {}), "leaderboard": summary.get("leaderboard"),
+            "missing": summary.get("missing", {}), "metrics": metrics}
+
+
+def collect(run_folder: Path, out_dir: Path = SUMMARIES) -> Path:
+    """Copy ``run_folder/summary.json`` into ``out_dir/<dataset>.json`` (compacted, with its provenance)."""
+    run_folder = Path(run_folder)
+    source = run_folder / "summary.json"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} not found: run python -m harness evaluate (or pytest checks/) first")
+    commit, dirty = git_commit()
+    kept = compact(json.loads(source.read_text()), run_folder, commit, dirty)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{kept['dataset']}.json"
+    path.write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+# --- sections: one dataset's summary -> Markdown ----------------------------------------------------------------
+def _value(metrics: dict | None, name: str) -> str:
+    if not metrics or metrics.get(name) is None:
+        return "–"
+    ci = (metrics.get("ci95") or {}).get(name)
+    value = metrics[name]
+    return str(value) if isinstance(value, int) else f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def provenance_section(s: dict) -> str:
+    commit = (s.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if s.get("dirty") else "")
+    return (f"## {s['dataset']}\n\nRun folder `{s['run_folder']}` (dataset digest `{s['dataset_digest']}`), "
+            f"collected at commit `{commit}`.")
+
+
+def headline_section(s: dict) -> str:
+    parts = [s["headline"]] if s.get("headline") else []
+    if s.get("counts"):
+        parts.append(counts_sentence(s["counts"]) + ".")
+    if s.get("missing"):
+        parts.append("Not run: " + "; ".join(s["missing"].values()) + ".")
+    return "\n\n".join(parts)
+
+
+def verdicts_section(s: dict) -> str:
+    verdicts = s.get("verdicts") or {}
+    if not verdicts:
+        return ""
+    rows = [["model", "verdict", "first deciding row"]]
+    rows += [[m, v["verdict"], (v.get("reasons") or ["–"])[0]] for m, v in verdicts.items()]
+    return "### Verdicts\n\n" + table_markdown(rows)
+
+
+def leaderboard_section(s: dict) -> str:
+    board = s.get("leaderboard")
+    if not board:
+        return ""
+    return (f"### Leaderboard\n\nRecommended: **{board['recommended']}** ({board['reason']}).\n\n"
+            + table_markdown(board["rows"]))
+
+
+def scored_sets_section(s: dict) -> str:
+    metrics = s.get("metrics") or {}
+    sets = list(dict.fromkeys(set_name for by_set in metrics.values() for set_name in by_set))
+    if not sets:
+        return ""
+    rows = [["model", "scored set", "n", *(c for c, _ in SET_METRICS)]]
+    for model, by_set in metrics.items():
+        rows += [[model, set_name, _value(by_set[set_name], "n"), *(_value(by_set[set_name], m) for _, m in SET_METRICS)]
+                 for set_name in sets if set_name in by_set]
+    return "### Scored sets (value [95% bootstrap CI])\n\n" + table_markdown(rows)
+
+
+#: The document's sections, in order; each takes one dataset's committed summary and returns Markdown ("" for none).
+SECTIONS: list[Callable[[dict], str]] = [provenance_section, headline_section, verdicts_section, leaderboard_section,
+                                         scored_sets_section]
+
+HEADER = ("# Results\n\nGenerated by `python -m harness results-doc` from the committed run summaries in `docs/runs/` "
+          "(each copied from a run folder's `summary.json` by `--collect`); do not edit by hand. Each block names "
+          "the run folder and the git commit behind its tables. Measurements made before the summaries were "
+          "committed: [results-archive.md](results-archive.md).\n")
+
+
+def render(summaries: list[dict], sections: list[Callable[[dict], str]] | None = None) -> str:
+    blocks = [HEADER]
+    for summary in sorted(summaries, key=lambda s: s["dataset"]):
+        blocks += [text for section in (sections or SECTIONS) if (text := section(summary))]
+    return "\n\n".join(b.strip("\n") for b in blocks) + "\n"
+
+
+def load_summaries(folder: Path = SUMMARIES) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+
+
+def write(folder: Path = SUMMARIES, doc: Path = DOC) -> Path:
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(render(load_summaries(folder)))
+    return doc
