@@ -30,7 +30,7 @@ SET_METRICS = (("Spearman", "cosine_spearman"), ("AUC", "auc_roc"), ("margin", "
 #: What a committed summary keeps of a run's metrics (the rest stays in the run folder).
 KEPT_METRICS = ("n", "cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "cosine_f1", "cluster_purity",
                 "generalisation_gap_auc", "cross_writer_gap_auc", "worst_writer", "worst_writer_auc", "worst_family",
-                "worst_family_auc")
+                "worst_family_auc", "auc_by_writer", "auc_by_family")
 
 
 # --- collecting a run folder into a committed summary -----------------------------------------------------------
@@ -68,6 +68,9 @@ def collect(run_folder: Path, out_dir: Path = SUMMARIES) -> Path:
         raise FileNotFoundError(f"{source} not found: run python -m harness evaluate (or pytest checks/) first")
     commit, dirty = git_commit()
     kept = compact(json.loads(source.read_text()), run_folder, commit, dirty)
+    from harness.data.confound import benchmark_checks  # the benchmarks' own checks, measured at collect time
+
+    kept["data_checks"] = benchmark_checks()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{kept['dataset']}.json"
     path.write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n")
@@ -127,9 +130,84 @@ def scored_sets_section(s: dict) -> str:
     return "### Scored sets (value [95% bootstrap CI])\n\n" + table_markdown(rows)
 
 
+def _gain(by_set: dict, standard: dict, set_name: str) -> float | None:
+    a, b = (by_set.get(set_name) or {}).get("auc_roc"), (standard.get(set_name) or {}).get("auc_roc")
+    return None if a is None or b is None else a - b
+
+
+def writer_disjoint_section(s: dict) -> str:
+    """Issue #19: every model on the writer-disjoint set beside the first natural test, the cross-writer gap, the worst
+    writer and family, AUC per writer, what the confound checks found, and which recipe gains do not hold."""
+    from harness.data.scored_sets import NATURAL_DEV, NATURAL_TEST, NATURAL_UNSEEN
+
+    metrics = {m: v for m, v in (s.get("metrics") or {}).items() if NATURAL_UNSEEN in v}
+    if not metrics:
+        return ""
+    rows = [["model", "natural_dev AUC (selection)", "natural_test AUC (first benchmark)", "writer-disjoint AUC",
+             "cross-writer gap", "worst writer", "worst family"]]
+    for model, by_set in metrics.items():
+        new = by_set[NATURAL_UNSEEN]
+        rows.append([model, _value(by_set.get(NATURAL_DEV), "auc_roc"), _value(by_set.get(NATURAL_TEST), "auc_roc"),
+                     _value(new, "auc_roc"), _value(new, "cross_writer_gap_auc"),
+                     f"{new['worst_writer']} {new['worst_writer_auc']:.3f}" if new.get("worst_writer") else "–",
+                     f"{new['worst_family']} {new['worst_family_auc']:.3f}" if new.get("worst_family") else "–"])
+    parts = ["### Writer-disjoint natural test (issue #19)",
+             "AUC [95% bootstrap CI]. The cross-writer gap is natural_dev AUC minus writer-disjoint AUC (CI from "
+             "resampling both sets; target <= 0.05). The first natural test shares its two writers with natural_dev, "
+             "and natural_train's first writers read natural_dev for style; the writer-disjoint set's ten writers "
+             "wrote nothing else and read nothing else.", table_markdown(rows)]
+    for field in ("writer", "family"):
+        groups = sorted({g for v in metrics.values() for g in v[NATURAL_UNSEEN].get(f"auc_by_{field}", {})})
+        if groups:
+            table = [["model", *groups]]
+            for model, by_set in metrics.items():
+                by_group = by_set[NATURAL_UNSEEN].get(f"auc_by_{field}", {})
+                table.append([model, *(f"{by_group[g]['auc_roc']:.2f}" if by_group.get(g, {}).get("auc_roc") is not None
+                                       else "–" for g in groups)])
+            parts += [f"AUC by {field} on the writer-disjoint set (with CIs in the run folder's summary.md and the report):",
+                      table_markdown(table)]
+    if "standard" in metrics:
+        lines = []
+        for model, by_set in metrics.items():
+            if model in ("baseline", "standard"):
+                continue
+            old, new = _gain(by_set, metrics["standard"], NATURAL_TEST), _gain(by_set, metrics["standard"], NATURAL_UNSEEN)
+            if old is None or new is None:
+                continue
+            if old <= 0:
+                verdict = "no gain on the first natural test to begin with"
+            elif new <= 0:
+                verdict = "**the gain does not hold on new writers**"
+            elif new < old / 2:
+                verdict = f"**less than half of the gain holds on new writers** ({new / old:.0%})"
+            else:
+                verdict = f"{new / old:.0%} of the gain holds on new writers"
+            lines.append(f"- `{model}`: AUC over `standard` {old:+.3f} on the first natural test, {new:+.3f} on the "
+                         f"writer-disjoint set: {verdict}.")
+        if lines:
+            parts += ["Gains over `standard` (AUC difference of point estimates; per-pair comparisons: "
+                      "`python -m harness compare`):", "\n".join(lines)]
+    checks = s.get("data_checks")
+    if checks:
+        one_side = checks["label_from_one_side"]
+        lines = []
+        for name, found in one_side.items():
+            worst = found[found["worst"]]
+            lines.append(f"- {name}: label from one text alone, AUC {found['text_1']['auc_roc']:.3f} (text_1) / "
+                         f"{found['text_2']['auc_roc']:.3f} (text_2), worst [{worst['ci95'][0]:.3f}, {worst['ci95'][1]:.3f}]"
+                         f" (n={worst['n']}; gate <= 0.65: {'passes' if worst['auc_roc'] <= 0.65 else 'fails'}).")
+        style = checks["new_vs_training_writers"]
+        lines.append(f"- new writers vs natural_train writers: AUC {style['auc_roc']:.3f} [{style['ci95'][0]:.3f}, "
+                     f"{style['ci95'][1]:.3f}] (gate >= 0.80: {'passes' if style['auc_roc'] >= 0.80 else 'fails'}).")
+        parts += ["Confound and style checks (character n-grams + logistic regression, 5-fold cross-validated; "
+                  "`checks/data/test_unseen_writers.py`). On the first benchmark one writer wrote every compatible "
+                  "pair and another every incompatible one:", "\n".join(lines)]
+    return "\n\n".join(parts)
+
+
 #: The document's sections, in order; each takes one dataset's committed summary and returns Markdown ("" for none).
 SECTIONS: list[Callable[[dict], str]] = [provenance_section, headline_section, verdicts_section, leaderboard_section,
-                                         scored_sets_section]
+                                         writer_disjoint_section, scored_sets_section]
 
 HEADER = ("# Results\n\nGenerated by `python -m harness results-doc` from the committed run summaries in `docs/runs/` "
           "(each copied from a run folder's `summary.json` by `--collect`); do not edit by hand. Each block names "
