@@ -105,7 +105,14 @@ CRITERIA: tuple[Criterion, ...] = (
               "issue #10: the natural-phrasing recipes keep reference eval AUC >= 0.995", datasets="external",
               status=TARGET),
     # Natural phrasing (issue #9): the hand-written test half, ambiguous bucket excluded. No model meets these yet.
-    Criterion("auc_roc", ">=", 0.85, FINE_TUNED, NATURAL_TEST,
+    Criterion("auc_roc", ">=", 0.85, ("natural-mix",), NATURAL_TEST,
+              "issue #9: compatible people land close 'even when they say it in different words'; met by natural-mix on "
+              "the reference data once natural_train had nine writers (2026-12-01: 0.859 [0.820, 0.896], fp32, 1 thread) "
+              "and promoted to a gate for it there", datasets="external"),
+    Criterion("auc_roc", ">=", 0.85, ("natural-mix",), NATURAL_TEST,
+              "issue #9: compatible people land close 'even when they say it in different words'", datasets="default",
+              status=TARGET),
+    Criterion("auc_roc", ">=", 0.85, _others(FINE_TUNED, ("natural-mix",)), NATURAL_TEST,
               "issue #9: compatible people land close 'even when they say it in different words'", status=TARGET),
     Criterion("compatibility_margin", ">=", 0.20, ("natural-mix",), NATURAL_TEST,
               "issue #9: PRD margin on natural phrasing; met by natural-mix (reference 0.247 [0.204, 0.286], default "
@@ -149,7 +156,10 @@ BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = (
     _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix",)), datasets="default"),
     _behavioural("INV", FINE_TUNED, datasets="external"),
     _behavioural("DIR", FINE_TUNED),
-    _behavioural("MFT", FINE_TUNED),
+    # met by natural-mix on the reference data (2026-12-01: 1.00, 22 of 22) and promoted to a gate there
+    _behavioural("MFT", ("natural-mix",), GATE, "external", "met by natural-mix on the reference data (1.00) and promoted"),
+    _behavioural("MFT", ("natural-mix",), datasets="default"),
+    _behavioural("MFT", _others(FINE_TUNED, ("natural-mix",))),
 )
 
 #: The charts behind each metric, attached to its criterion's row in the report.
