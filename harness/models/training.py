@@ -31,6 +31,10 @@ from harness.models.cache import artifact_dir, build_artifact
 from harness.models.training_data import LOSSES, make_loss, make_objective_loss, training_datasets  # noqa: F401
 from harness.models.hardware import cuda_available, effective_precision  # cuda_available: re-exported
 
+#: torch intra-op threads for training only (e.g. 1 in CI, where the accepted baselines were trained with 1 thread:
+#: the same key then gives the same weights; scoring keeps torch's default). Unset: torch's default.
+TRAIN_THREADS_ENV = "HARNESS_TRAIN_THREADS"
+
 LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
 
 
@@ -136,6 +140,9 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     require_selection(monitored)
     cfg = spec.config
     set_seed(cfg.seed)
+    threads_before = torch.get_num_threads()
+    if os.environ.get(TRAIN_THREADS_ENV):  # training is bit-reproducible at a fixed thread count, not across counts
+        torch.set_num_threads(int(os.environ[TRAIN_THREADS_ENV]))
     model = load_base_model(quantization=cfg.quantization)
     if cfg.prompt:  # saved with the model: a plain SentenceTransformer(path).encode applies it by default
         model.prompts = {**model.prompts, PROMPT_NAME: cfg.prompt}
@@ -229,6 +236,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
         "cpu_count": os.cpu_count(),
     }
     (Path(out_dir) / "training_info.json").write_text(json.dumps(info, indent=2))
+    torch.set_num_threads(threads_before)  # scoring afterwards keeps torch's default
     return info
 
 
