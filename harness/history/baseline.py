@@ -248,7 +248,7 @@ def summary_metrics(pairs, scores: np.ndarray) -> dict[str, float | None]:
     labels = np.asarray(pairs.labels).astype(int)
     auc, rho = auc_and_spearman(scores, labels)
     rates = person_rates(pairs.codes, labels, scores)
-    return {SPEARMAN: float(rho[0]), AUC: float(auc[0]), RANKING: float(rates.mean()) if rates.size else None}
+    return {SPEARMAN: rho, AUC: auc, RANKING: float(rates.mean()) if rates.size else None}
 
 
 @dataclass
