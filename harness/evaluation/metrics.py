@@ -75,6 +75,16 @@ def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(skm.roc_auc_score(labels, scores))
 
 
+def rank_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The same AUC as :func:`auc_roc` (ties count one half), as the Mann-Whitney U of mid-ranks: ~10x faster on the
+    small groups whose bootstrap resamples it thousands of times (AUC per writer and per topic family)."""
+    labels = np.asarray(labels).astype(bool)
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    ranks = stats.rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def threshold_sweep(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """Metric 6: the cosine threshold with the best F1 (predict compatible when score >= threshold)."""
     precision, recall, thresholds = skm.precision_recall_curve(labels, scores)
@@ -138,7 +148,7 @@ def auc_by(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[s
         mask = groups == g
         s, y = scores[mask], labels[mask]
         both = 0 < y.sum() < y.size
-        out[str(g)] = {"auc_roc": auc_roc(s, y) if both else None, "ci95": bootstrap_ci(auc_roc, s, y) if both else None,
+        out[str(g)] = {"auc_roc": auc_roc(s, y) if both else None, "ci95": bootstrap_ci(rank_auc, s, y) if both else None,
                        "n": int(y.size), "n_compatible": int(y.sum())}
     return out
 
