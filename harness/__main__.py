@@ -170,7 +170,9 @@ def _results_doc(args: argparse.Namespace) -> int:
         print(f"collected {results_doc.collect(Path(folder))}")
     if args.check:
         fresh = results_doc.render(results_doc.load_summaries())
-        if not results_doc.DOC.is_file() or results_doc.DOC.read_text() != fresh:
+        readme = results_doc.README.read_text()
+        if (not results_doc.DOC.is_file() or results_doc.DOC.read_text() != fresh
+                or readme != results_doc.readme_with_block(readme, results_doc.load_summaries())):
             print(f"{results_doc.DOC} differs from what docs/runs/*.json give: run python -m harness results-doc",
                   file=sys.stderr)
             return 1

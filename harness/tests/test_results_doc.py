@@ -19,6 +19,13 @@ def test_the_committed_document_is_what_the_committed_summaries_give():
         "docs/results.md differs from what docs/runs/*.json give: run python -m harness results-doc and commit it")
 
 
+def test_the_readme_table_is_what_the_committed_summaries_give():
+    text = results_doc.README.read_text()
+    assert all(marker in text for marker in results_doc.README_MARKERS), "the README lost its results markers"
+    assert text == results_doc.readme_with_block(text, results_doc.load_summaries()), (
+        "README.md's results table differs from what docs/runs/*.json give: run python -m harness results-doc")
+
+
 def test_collect_keeps_provenance_and_a_section_can_be_added(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
     folder = tmp_path / "runs" / "tiny-0123456789ab"
