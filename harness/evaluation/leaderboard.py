@@ -7,7 +7,8 @@ validation Spearman, then the name). Eval, leak-free eval and natural_test are s
 
 from __future__ import annotations
 
-from harness.data.scored_sets import EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST, VALIDATION, require_selection
+from harness.data.scored_sets import (EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST, NATURAL_UNSEEN, VALIDATION,
+                                      require_selection)
 from harness.evaluation import behavioural
 from harness.evaluation.formatting import cell
 from harness.models.handle import ModelUnavailable
@@ -23,7 +24,17 @@ COLUMNS = (
     ("natural_dev AUC", NATURAL_DEV, "auc_roc"),
     ("natural_test AUC", NATURAL_TEST, "auc_roc"),
     ("natural_test margin", NATURAL_TEST, "compatibility_margin"),
+    # issue #19: writers the model never met (report only; the rule above never reads it)
+    ("writer-disjoint AUC", NATURAL_UNSEEN, "auc_roc"),
+    ("cross-writer gap", NATURAL_UNSEEN, "cross_writer_gap_auc"),
 )
+
+
+def worst_writer(metrics: dict | None) -> str:
+    """"<writer> <AUC>" for the writer-disjoint set's worst writer, "–" where it was not scored."""
+    if not metrics or metrics.get("worst_writer") is None:
+        return "–"
+    return f"{metrics['worst_writer']} {metrics['worst_writer_auc']:.3f}"
 
 
 def recommend(selection: dict[str, dict[str, dict]]) -> tuple[str | None, str]:
@@ -44,13 +55,13 @@ def recommend(selection: dict[str, dict[str, dict]]) -> tuple[str | None, str]:
 def rows(metrics: dict[str, dict[str, dict]], extras: dict[str, dict]) -> list[list[str]]:
     """The leaderboard as rows (header first): metrics per scored set with CIs, natural-test bucket means,
     behavioural pass rate, training time, peak RSS, artifact size and trainable parameters."""
-    header = ["model", *(c for c, _, _ in COLUMNS), *(f"cos {b}" for b in BUCKETS), "behavioural pass rate",
+    header = ["model", *(c for c, _, _ in COLUMNS), "worst writer", *(f"cos {b}" for b in BUCKETS), "behavioural pass rate",
               "train time (s)", "peak RSS (MB)", "artifact (MB)", "trainable params"]
     out = [header]
     for model, by_set in metrics.items():
         natural = by_set.get(NATURAL_TEST, {}).get("mean_cosine_by_bucket", {})
         extra = extras.get(model, {})
-        out.append([model, *(cell(by_set.get(s), m) for _, s, m in COLUMNS),
+        out.append([model, *(cell(by_set.get(s), m) for _, s, m in COLUMNS), worst_writer(by_set.get(NATURAL_UNSEEN)),
                     *(f"{natural[b]:.3f}" if b in natural else "–" for b in BUCKETS),
                     f"{extra['behavioural']:.2f}" if extra.get("behavioural") is not None else "–",
                     f"{extra['wall_time_s']:.0f}" if extra.get("wall_time_s") is not None else "–",

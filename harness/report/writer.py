@@ -106,7 +106,7 @@ class RunWriter:
     # --- the run folder -----------------------------------------------------------------------------------
     def write_summary(self, result: RunResult) -> str:
         """summary.md, summary.json, criteria.json and the model cards from the run's result."""
-        from harness.report.summary import headline, results_table, table_markdown
+        from harness.report.summary import group_auc_table, headline, results_table, table_markdown
 
         results, metrics = result.results, result.metrics
         sentence = headline(metrics, self.scorer.dataset.name) if metrics else "no model scored"
@@ -121,7 +121,9 @@ class RunWriter:
         board_text = "" if board is None else (
             f"Leaderboard (recommended: {board['recommended']}: {board['reason']}):\n\n{table_markdown(board['rows'])}\n\n"
             + (f"{table_markdown(board['lora_ratios'])}\n\n" if len(board["lora_ratios"]) > 1 else ""))
-        text = (f"{sentence}\n\n{counts_sentence(counts)}\n\n{verdict_table}\n\n{board_text}{tables}\n\n"
+        groups = "".join(f"{NATURAL_UNSEEN} AUC by {field} (95% CI):\n\n{table_markdown(group_auc_table(metrics, NATURAL_UNSEEN, field))}\n\n"
+                         for field in ("writer", "family") if any(NATURAL_UNSEEN in v for v in metrics.values()))
+        text = (f"{sentence}\n\n{counts_sentence(counts)}\n\n{verdict_table}\n\n{board_text}{groups}{tables}\n\n"
                 f"dataset {self.scorer.dataset.root} sha256 {self.scorer.dataset.digest}; harness {__version__}\n")
         write_atomic(self.run_folder / "summary.md", text.encode())
         write_atomic(self.run_folder / "summary.json", json.dumps(
