@@ -74,11 +74,12 @@ def benchmark_checks() -> dict:
     """The confound and style-distance checks of the project's two natural benchmarks, as one dict (the data gates in
     ``checks/data/test_unseen_writers.py`` assert on the same functions; ``results-doc --collect`` keeps this)."""
     from harness.data import natural, natural_train
+    from harness.data.scored_sets import NATURAL_UNSEEN
 
     unseen, first = natural.gated(natural.load_unseen()), natural.gated(natural.read_raw())
     return {
         "label_from_one_side": {
             name: label_predictability(list(f["text_1"]), list(f["text_2"]), f["label"].to_numpy())
-            for name, f in (("natural_unseen", unseen), ("natural (first benchmark, dev + test)", first))},
+            for name, f in ((NATURAL_UNSEEN, unseen), ("natural (first benchmark, dev + test)", first))},
         "new_vs_training_writers": separability(natural.texts_of(natural.load_unseen()), natural_train.all_texts()),
     }

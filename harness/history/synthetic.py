@@ -13,12 +13,14 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from harness.data.scored_sets import (EVAL, EVAL_LEAK_FREE, NATURAL_DEV, NATURAL_TEST, NATURAL_TEST_AMBIGUOUS, NATURAL_UNSEEN,
+                                      NATURAL_UNSEEN_AMBIGUOUS, VALIDATION)
 from harness.history.store import CriterionRow, MetricRow, ModelRow, PairSet, RunRecord, ScoreRow
 
 MODELS = ("baseline", "standard", "lora", "natural-mix", "stance-contrast")
 #: The reference data's scored sets and their sizes (python -m harness evaluate --dataset ../shared/data/reference)
-SETS = {"validation": 122, "eval": 295, "eval_leak_free": 253, "natural_dev": 223, "natural_test": 335,
-        "natural_test_ambiguous": 27, "natural_unseen": 400, "natural_unseen_ambiguous": 100}
+SETS = {VALIDATION: 122, EVAL: 295, EVAL_LEAK_FREE: 253, NATURAL_DEV: 223, NATURAL_TEST: 335,
+        NATURAL_TEST_AMBIGUOUS: 27, NATURAL_UNSEEN: 400, NATURAL_UNSEEN_AMBIGUOUS: 100}
 METRICS = ("n_compatible", "n_incompatible", "cosine_spearman", "spearman_ceiling", "auc_roc", "compatibility_margin",
            "cohens_d", "welch_t", "welch_p", "best_threshold", "best_f1", "oracle_accuracy", "oracle_precision",
            "oracle_recall", "cosine_accuracy", "cosine_precision", "cosine_recall", "cosine_f1", "cosine_mcc",

@@ -25,6 +25,8 @@ import os
 import re
 from pathlib import Path
 
+from harness.data.scored_sets import VALIDATION
+
 ENV = "HARNESS_MLFLOW"
 EXPERIMENT = "dating-embeddings-harness"
 _BAD_CHARS = re.compile(r"[^\w\-. :/]")
@@ -165,7 +167,7 @@ def log_run(run, results, record, artifacts=()) -> list[str]:
                 except Exception:  # noqa: BLE001 - no curve is no reason to lose the run
                     info = None
             for point in (info or {}).get("spearman_history", []):
-                monitored = info.get("monitored_set", "validation")
+                monitored = info.get("monitored_set", VALIDATION)
                 mlflow.log_metric(f"eval_{monitored}_spearman_cosine", point["spearman"], step=int(point["step"]))
             for path in shared + [folder / f"{model}_metrics.json"]:
                 if path.is_file():
