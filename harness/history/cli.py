@@ -269,7 +269,8 @@ def add_accept_parser(sub) -> argparse.ArgumentParser:
 
 def run_accept(args: argparse.Namespace) -> int:
     from harness.data.dataset import load_dataset
-    from harness.history.baseline import BaselineError, accept
+    from harness.history.accept import accept
+    from harness.history.baseline import BaselineError
     from harness.history.store import HistoryError
     store = None
     try:

@@ -26,22 +26,15 @@ import re
 from pathlib import Path
 
 from harness.data.scored_sets import VALIDATION
+from harness.environment import (MLFLOW_ENV as ENV, MLFLOW_EXPERIMENT as EXPERIMENT, configure_tracking as configure_environment,
+                                 tracking_installed as installed, tracking_requested as requested, tracking_uri,
+                                 trainer_report_to)
 
-ENV = "HARNESS_MLFLOW"
-EXPERIMENT = "dating-embeddings-harness"
 _BAD_CHARS = re.compile(r"[^\w\-. :/]")
 
 
 class TrackingUnavailable(RuntimeError):
     """MLflow was asked for and cannot be used here (not installed, or the tracking URI refused)."""
-
-
-def requested() -> bool:
-    return os.environ.get(ENV, "") not in ("", "0") or bool(os.environ.get("MLFLOW_TRACKING_URI"))
-
-
-def installed() -> bool:
-    return importlib.util.find_spec("mlflow") is not None
 
 
 MISSING = ("MLflow tracking was asked for ({how}) but mlflow is not installed: install the tracking extra with "
@@ -75,31 +68,6 @@ class EnableMlflow(argparse.Action):
         except TrackingUnavailable as err:
             parser.error(str(err))
         setattr(namespace, self.dest, True)
-
-
-def tracking_uri() -> str:
-    from harness.paths import runs_root
-
-    return os.environ.get("MLFLOW_TRACKING_URI") or (runs_root() / "mlruns").as_uri()
-
-
-def configure_environment() -> str:
-    """The URI, experiment and file-store permission as environment variables, so the harness's own logging and the
-    trainer's MLflow callback (which reads them) write to the same place."""
-    uri = tracking_uri()
-    os.environ.setdefault("MLFLOW_TRACKING_URI", uri)
-    os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", EXPERIMENT)
-    if uri.startswith("file:") or "://" not in uri:
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-    return uri
-
-
-def trainer_report_to() -> list[str] | str:
-    """``report_to`` for the trainer: ``["mlflow"]`` when tracking is on and installed, else ``"none"``."""
-    if requested() and installed():
-        configure_environment()
-        return ["mlflow"]
-    return "none"
 
 
 def require():

@@ -133,7 +133,7 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     import torch
     from transformers import set_seed
 
-    from harness.history.tracking import trainer_report_to  # "none" unless MLflow tracking was asked for
+    from harness.environment import trainer_report_to  # "none" unless MLflow tracking was asked for
 
     if spec.requires_cuda and not cuda_available():
         raise RuntimeError(f"{spec.name} needs CUDA, and torch.cuda.is_available() is False on this machine")

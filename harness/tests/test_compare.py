@@ -17,8 +17,8 @@ import pytest
 
 from harness.evaluation.metrics import auc_roc, cosine_spearman, paired_bootstrap_diff
 from harness.evaluation.ranking import compatible_above_incompatible
-from harness.history.baseline import (AcceptedModel, AcceptedSet, BaselineError, encode_scores, load_file,
-                                      summary_metrics, write_file)
+from harness.history.accept import summary_metrics
+from harness.history.baseline import AcceptedModel, AcceptedSet, BaselineError, encode_scores, load_file, write_file
 from harness.history.compare import (IMPROVED, NO_CHANGE, REGRESSED, check_against_accepted, label, pair_set,
                                      paired_deltas, person_rates, quantize)
 
