@@ -309,6 +309,9 @@ def test_kill_9_at_random_moments_never_leaves_a_partial_run(tmp_path):
     first = 0
     for _ in range(3):
         child = writer(path, first, 1000)
+        deadline = time.monotonic() + 120  # a loaded machine imports slowly: kill while writing, not while starting
+        while not path.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         time.sleep(rng.uniform(0.8, 1.6))
         child.kill()
         child.communicate(timeout=60)

@@ -217,7 +217,9 @@ def test_compare_runs_and_cache_keys_from_the_store_alone(run, capsys):
     first = record_run(run, [], strict=True)
     run.shift = -0.45  # the same model key, much worse scores: a later run of a broken change
     second = record_run(run, [], strict=True)
-    assert main(["compare", "--baseline", f"{first[:17]}:standard", "--candidate", f"{second}:standard", "--json"]) == 1
+    shared = len(os.path.commonprefix([first, second]))  # two runs in one second share the timestamp part
+    assert main(["compare", "--baseline", f"{first[:shared + 1]}:standard", "--candidate", f"{second}:standard",
+                 "--json"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert "eval_cosine_spearman" in result["regressed"]
     assert main(["compare", "--baseline", second, "--candidate", first]) == 0  # the run's one fine-tuned model
