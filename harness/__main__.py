@@ -156,6 +156,11 @@ def _recommend(args: argparse.Namespace) -> int:
     if len(board["lora_ratios"]) > 1:
         print()
         print(table_markdown(board["lora_ratios"]))
+    if len(board.get("rerank", [])) > 1:
+        from harness.evaluation.leaderboard import RERANK_TITLE
+
+        print(f"\n{RERANK_TITLE}:\n")
+        print(table_markdown(board["rerank"]))
     for name, reason in board["missing"].items():
         print(f"not run: {reason}")
     print(f"\nrecommended: {board['recommended']} ({board['reason']})")

@@ -23,6 +23,9 @@ from harness.data.splits import validation_split
 from harness.lookup import lookup
 
 SELECTION, REPORT = "selection", "report"
+#: The selection rule (recipes: harness.evaluation.leaderboard.recommend; the fusion weight: harness.models.fusion):
+#: the candidates whose validation Spearman is within this of the best, then the highest natural_dev AUC.
+SPEARMAN_SLACK = 0.01
 
 VALIDATION = "validation"
 EVAL = "eval"

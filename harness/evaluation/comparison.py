@@ -13,13 +13,14 @@ import pandas as pd
 from harness.data.dataset import EVAL_FILE, read_pairs
 from harness.data.scored_sets import EVAL, get_scored_set
 from harness.evaluation.evaluator import PairEvaluator
-from harness.evaluation.metrics import CI_METRICS, cosine_scores, paired_bootstrap_diff
+from harness.evaluation.metrics import CI_METRICS, paired_bootstrap_diff
 from harness.models.handle import ModelRef
 
 
 def split_scores(dataset, name: str, frame: pd.DataFrame, train_file: str | Path | None = None) -> np.ndarray:
-    """Cosine of every pair of ``frame`` under model ``name`` (trained on demand, embeddings cached)."""
-    return cosine_scores(*ModelRef.resolve(name, dataset, train_file).pair_embeddings(frame))
+    """The score of every pair of ``frame`` under model ``name`` (a cosine; a cross-encoder's probability), trained on
+    demand, embeddings and pair scores cached."""
+    return ModelRef.resolve(name, dataset, train_file).pair_scores(frame)
 
 
 def compare_models(dataset, a: str, b: str, train_files: list[str] | None = None, eval_file: str | None = None) -> dict:

@@ -45,8 +45,8 @@ class PairEvaluator:
         return f"{self.scored_set.name}_{self.scored_set.primary_metric}"
 
     def scores(self, model) -> np.ndarray:
-        if hasattr(model, "pair_embeddings"):
-            return cosine_scores(*model.pair_embeddings(self.frame))
+        if hasattr(model, "pair_scores"):
+            return model.pair_scores(self.frame)
         from harness.models.embeddings import encode
 
         texts = list(dict.fromkeys(list(self.frame["text_1"]) + list(self.frame["text_2"])))

@@ -22,7 +22,7 @@ class CriterionResult:
     value: float | None
     ci: tuple[float, float] | None
     n: int | None
-    outcome: str  # "pass", "fail", "target-missed", "target-met", "impossible", "reported", "unavailable"
+    outcome: str  # "pass", "fail", "target-missed", "target-met", "impossible", "reported", "unavailable", "not-applicable"
     message: str
     ceiling: float | None = None  # the metric's best possible value on this set's labels, where it has one
 
@@ -76,6 +76,9 @@ class Judge:
                 value, ci, n, where = rates["rate"], None, rates["cases"], f"on {rates['cases']} {kind} cases"
             else:
                 m = self.scorer.metrics(model, criterion.scored_on)
+                if criterion.metric in m.get("not_applicable", {}):  # said as such, never a pass (issue #20)
+                    return result(None, None, m["n"], "not-applicable", f"{model}: {criterion.metric} on "
+                                  f"{criterion.scored_on}: {m['not_applicable'][criterion.metric]}")
                 value, ci, n = m[criterion.metric], m.get("ci95", {}).get(criterion.metric), m["n"]
                 where = f"on {self.scorer.dataset.name}/{criterion.scored_on} (n={n})"
         except ModelUnavailable as err:
@@ -122,15 +125,17 @@ class Judge:
 
 
 def outcome_counts(results: list[CriterionResult]) -> dict[str, int]:
-    ran = [r for r in results if r.model != "baseline" and r.outcome != "unavailable"]
+    ran = [r for r in results if r.model != "baseline" and r.outcome not in ("unavailable", "not-applicable")]
     gates = [r for r in ran if r.criterion.status == GATE]
     targets = [r for r in ran if r.criterion.status == TARGET]
     return {"gates": len(gates), "gates_passed": sum(r.outcome == "pass" for r in gates),
             "targets": len(targets), "targets_met": sum(r.outcome == "target-met" for r in targets),
-            "unavailable": sum(r.outcome == "unavailable" for r in results if r.model != "baseline")}
+            "unavailable": sum(r.outcome == "unavailable" for r in results if r.model != "baseline"),
+            "not_applicable": sum(r.outcome == "not-applicable" for r in results)}
 
 
 def counts_sentence(counts: dict[str, int]) -> str:
     return (f"{counts['gates_passed']} of {counts['gates']} gates passed; {counts['targets_met']} of "
-            f"{counts['targets']} targets met" + (f"; {counts['unavailable']} rows unavailable" if counts["unavailable"] else ""))
+            f"{counts['targets']} targets met" + (f"; {counts['unavailable']} rows unavailable" if counts["unavailable"] else "")
+            + (f"; {counts['not_applicable']} rows not applicable" if counts.get("not_applicable") else ""))
 

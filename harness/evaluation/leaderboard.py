@@ -13,7 +13,7 @@ from harness.evaluation import behavioural
 from harness.evaluation.formatting import cell
 from harness.models.handle import ModelUnavailable
 
-SPEARMAN_SLACK = 0.01
+from harness.data.scored_sets import SPEARMAN_SLACK  # noqa: E402 (the rule's slack, shared with the fusion weight)
 BUCKETS = ("paraphrase_compatible", "complementary_compatible", "topical_incompatible", "dealbreaker")
 #: (column, scored set, metric)
 COLUMNS = (
@@ -50,6 +50,40 @@ def recommend(selection: dict[str, dict[str, dict]]) -> tuple[str | None, str]:
     chosen = max(eligible, key=lambda m: (eligible[m][1], eligible[m][0], m))
     return chosen, (f"highest natural_dev AUC ({eligible[chosen][1]:.3f}) among the {len(eligible)} recipes within "
                     f"{SPEARMAN_SLACK} of the best validation Spearman ({best:.3f}): {', '.join(sorted(eligible))}")
+
+
+def recommend_bi_encoder(scorer) -> tuple[str | None, str]:
+    """:func:`recommend` over the run's bi-encoders (models with embeddings) that can run here."""
+    selection = {}
+    for name in scorer.names:
+        try:
+            if scorer.ref(name).embeds:
+                selection[name] = {s: scorer.metrics(name, s) for s in (VALIDATION, NATURAL_DEV)}
+        except ModelUnavailable:
+            continue
+    return recommend(selection)
+
+
+RERANK_TITLE = "Retrieve-then-rerank (issue #20): the recommended bi-encoder's top-k per query reordered by the pair scorer; mean over queries [95% bootstrap CI]"
+#: retrieve-then-rerank columns: (metric, header)
+RERANK_METRICS = (("ndcg@10", "NDCG@10"), ("mrr@10", "MRR@10"), ("recall@10", "recall@10"))
+
+
+def rerank_rows(metrics: dict[str, dict[str, dict]]) -> list[list[str]]:
+    """Retrieve-then-rerank beside retrieval alone, per scored set with ranking: the pipeline bi-encoder's own NDCG@10,
+    MRR@10 and recall@10, then its top-k reordered by each pair scorer (cross-encoder, fusion), k = 10 and 50."""
+    header = ["scored set", "pipeline", *(h for _, h in RERANK_METRICS)]
+    out = [header]
+    scorers = [m for m, by_set in metrics.items() if any("rerank" in v for v in by_set.values())]
+    for set_name in dict.fromkeys(s for m in scorers for s in metrics[m]):
+        retriever = next((metrics[m][set_name]["rerank"]["retriever"] for m in scorers
+                          if "rerank" in metrics[m].get(set_name, {})), None)
+        if retriever in metrics and set_name in metrics[retriever]:
+            out.append([set_name, f"{retriever} (retrieve only)", *(cell(metrics[retriever][set_name], k) for k, _ in RERANK_METRICS)])
+        for model in scorers:
+            for depth, row in metrics[model].get(set_name, {}).get("rerank", {}).get("depths", {}).items():
+                out.append([set_name, f"{retriever} top-{depth} -> {model}", *(cell(row, k) for k, _ in RERANK_METRICS)])
+    return out
 
 
 def rows(metrics: dict[str, dict[str, dict]], extras: dict[str, dict]) -> list[list[str]]:
@@ -105,6 +139,7 @@ def board(scorer) -> dict:
                             if artifact else None}
         except ModelUnavailable:
             metrics.pop(name, None)
-    chosen, reason = recommend(metrics)
+    # the recommended embedding model: bi-encoders only (a cross-encoder cannot index a corpus; it reranks)
+    chosen, reason = recommend({m: v for m, v in metrics.items() if scorer.ref(m).embeds})
     return {"rows": rows(metrics, extras), "recommended": chosen, "reason": reason,
-            "lora_ratios": lora_ratios(metrics), "missing": scorer.missing()}
+            "lora_ratios": lora_ratios(metrics), "rerank": rerank_rows(metrics), "missing": scorer.missing()}

@@ -19,11 +19,8 @@ GREATER_IS_BETTER = {
 }
 
 
-def cosine_scores(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two embedding matrices."""
-    n1 = np.linalg.norm(e1, axis=1)
-    n2 = np.linalg.norm(e2, axis=1)
-    return (np.einsum("ij,ij->i", e1, e2) / (n1 * n2)).astype(np.float64)
+# the score of a bi-encoder; it lives with the models (a ModelRef scores pairs with it), importable here as before
+from harness.models.similarity import cosine_scores  # noqa: E402,F401
 
 
 def label_distributions(scores: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, float]]:
@@ -279,7 +276,28 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, groups: dict[str, np
                     "dealbreaker_max_cosine": float(scores[dealbreaker].max())})
     if ci:
         out["ci95"] = {name: bootstrap_ci(fn, scores, labels) for name, fn in CI_METRICS.items()}
+        out["ci95"].update({name: bootstrap_ci(lambda s, y, name=name: decisions(s, y, applied)[name], scores, labels)
+                            for name in DECISION_METRICS})
+        if 0 < labels.sum() < labels.size:
+            out["ci95"]["cosine_ap"] = bootstrap_ci(lambda s, y: float(skm.average_precision_score(y, s)), scores, labels)
     return out
+
+
+DECISION_METRICS = ("cosine_accuracy", "cosine_precision", "cosine_recall", "cosine_f1", "cosine_mcc")
+
+
+def decisions(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    """:func:`at_threshold`'s decision metrics from the confusion counts in numpy (equal to sklearn's, zero_division=0;
+    fast enough to bootstrap)."""
+    predicted, actual = scores >= threshold, labels == 1
+    tp, fp = float(np.sum(predicted & actual)), float(np.sum(predicted & ~actual))
+    fn, tn = float(np.sum(~predicted & actual)), float(np.sum(~predicted & ~actual))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return {"cosine_accuracy": (tp + tn) / labels.size, "cosine_precision": precision, "cosine_recall": recall,
+            "cosine_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "cosine_mcc": float((tp * tn - fp * fn) / denominator) if denominator else 0.0}
 
 
 def difference_ci(metric: Callable[[np.ndarray, np.ndarray], float], scores_a: np.ndarray, labels_a: np.ndarray,

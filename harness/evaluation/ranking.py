@@ -45,9 +45,11 @@ def _evaluator(queries: dict, corpus: dict, relevant: dict):
     )
 
 
-def per_query_metrics(frame: pd.DataFrame, vectors: dict[str, np.ndarray], per_query: bool = True) -> tuple[pd.DataFrame, dict]:
+def per_query_metrics(frame: pd.DataFrame, vectors: dict[str, np.ndarray], per_query: bool = True,
+                      rerank=None) -> tuple[pd.DataFrame, dict]:
     """One row per query with each ranking metric (the evaluator's definitions), and the evaluator's aggregate
-    (``per_query=False``: the aggregate only)."""
+    (``per_query=False``: the aggregate only). ``rerank``: ``(k, score_pairs)``: each query's top-k hits (after its
+    own text is removed) reordered by ``score_pairs([(query, candidate), ...])``, the rest left in place."""
     import torch
 
     texts = sorted(set(frame["text_1"]) | set(frame["text_2"]))
@@ -67,7 +69,9 @@ def per_query_metrics(frame: pd.DataFrame, vectors: dict[str, np.ndarray], per_q
     def drop_self_hits(results):
         for qid, hits in zip(evaluator.queries_ids, results):
             own = corpus_id[queries[qid]]
-            hits[:] = [h for h in hits if h["corpus_id"] != own]
+            hits[:] = sorted((h for h in hits if h["corpus_id"] != own), key=lambda h: -h["score"])
+        if rerank is not None:
+            _rerank(results, [queries[q] for q in evaluator.queries_ids], {v: k for k, v in corpus_id.items()}, *rerank)
         captured["results"] = results
         return compute(results)
 
@@ -86,6 +90,15 @@ def per_query_metrics(frame: pd.DataFrame, vectors: dict[str, np.ndarray], per_q
     finally:
         evaluator.queries_ids, evaluator.queries = all_ids, all_queries
     return pd.DataFrame(rows), _flat(aggregate)
+
+
+def _rerank(results: list[list[dict]], query_texts: list[str], text_of: dict[str, str], k: int, score_pairs) -> None:
+    """Reorder each query's top-k hits by the pair scorer (one call for every query's pairs), in place."""
+    pairs = [(q, text_of[h["corpus_id"]]) for q, hits in zip(query_texts, results) for h in hits[:k]]
+    scores = iter(np.asarray(score_pairs(pairs), dtype=float)) if pairs else iter(())
+    for hits in results:
+        top = [dict(h, score=float(next(scores)) + 2.0) for h in hits[:k]]  # +2: above every cosine left below
+        hits[:k] = sorted(top, key=lambda h: -h["score"])
 
 
 def _flat(scores: dict) -> dict:
@@ -130,6 +143,19 @@ def ranking_metrics(frame: pd.DataFrame, e1: np.ndarray, e2: np.ndarray) -> dict
     if order.size:
         out["compatible_above_incompatible"] = float(order.mean())
         out["ci95"]["compatible_above_incompatible"] = bootstrap_mean_ci(order)
+    return out
+
+
+def rerank_metrics(frame: pd.DataFrame, e1: np.ndarray, e2: np.ndarray, score_pairs, k: int) -> dict:
+    """Retrieve-then-rerank: the bi-encoder's (``e1``, ``e2``) ranking with each query's top-k reordered by
+    ``score_pairs``; the same metrics and 95% intervals as :func:`ranking_metrics`."""
+    vectors = {**dict(zip(frame["text_1"], e1)), **dict(zip(frame["text_2"], e2))}
+    per_query, aggregate = per_query_metrics(frame, vectors, rerank=(k, score_pairs))
+    out: dict = {"k": k, "n_queries": int(len(per_query)), "ci95": {}}
+    for name in RANKING_METRICS:
+        if len(per_query):
+            out[name] = aggregate[name]
+            out["ci95"][name] = bootstrap_mean_ci(per_query[name].to_numpy())
     return out
 
 

@@ -20,15 +20,28 @@ from harness.data.dataset import Dataset, dumps_pairs
 from harness.data.scored_sets import EVAL, ScoredFrames, SetContext, get_scored_set, the_set
 from harness.evaluation import behavioural
 from harness.evaluation.evaluator import PairEvaluator
-from harness.evaluation.metrics import (auc_roc, cluster_purity, cosine_scores, difference_ci, hdbscan_clusters,
+from harness.evaluation.metrics import (auc_roc, cluster_purity, difference_ci, hdbscan_clusters,
                                         pair_vectors, threshold_sweep, umap_projection)
-from harness.evaluation.ranking import matryoshka_curve, ranking_metrics
+from harness.evaluation.ranking import (bootstrap_mean_ci, compatible_above_incompatible, matryoshka_curve,
+                                        ranking_metrics, rerank_metrics)
 from harness.models.cache import cached_array, cached_json
 from harness.models.handle import ModelRef, ModelUnavailable
 from harness.paths import DEFAULT_DATASET
 
 #: Bump whenever a metric's definition changes: it is part of every metrics cache key.
-METRICS_VERSION = 4  # 3: ranking metrics, Matryoshka curve, transfer-threshold decisions; 4: AUC per writer/family, set gaps
+METRICS_VERSION = 5  # 3: ranking metrics, Matryoshka curve, transfer-threshold decisions; 4: AUC per writer/family, set gaps;
+# 5: CIs for the decisions at the fitted threshold (accuracy, precision, recall, F1, MCC) and AP
+
+#: Metrics a cross-encoder or a fusion has no value for (issue #20), and why: the report says so, never a pass
+NOT_APPLICABLE = {
+    "compatibility_margin": "the PRD's margin is a difference of mean cosines between two embeddings; this model scores "
+                            "the pair jointly (a probability), so a margin of it is not the PRD's quantity",
+    "cohens_d": "Cohen's d on cosines of two embeddings; this model has no embeddings",
+    "cluster_purity": "UMAP + HDBSCAN of pair vectors; this model has no vectors",
+    "matryoshka": "truncated embedding dimensions; this model has no embeddings",
+}
+#: Retrieve-then-rerank depths: the pipeline bi-encoder's top-k, reordered by the cross-encoder (issue #20)
+RERANK_DEPTHS = (10, 50)
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -104,7 +117,7 @@ class Scorer:
             if frame is None:
                 raise KeyError(f"scored set {set_name} has no rows for dataset {self.dataset.root}")
             ref = self.ref(name)
-            self._scores[key] = self._guard(name, lambda: cosine_scores(*ref.pair_embeddings(frame)))
+            self._scores[key] = self._guard(name, lambda: ref.pair_scores(frame))
         return self._scores[key]
 
     def threshold(self, name: str) -> float:
@@ -126,13 +139,16 @@ class Scorer:
                 threshold = None if scored_set.fits_threshold else self.threshold(name)
                 with progress.step(f"metrics and bootstrap CIs: {name} on {set_name} (n={len(frame)})"):
                     result = PairEvaluator(scored_set, frame, threshold).compute(scores)
-                e1, e2 = ref.pair_embeddings(frame)
-                with progress.step(f"ranking metrics and Matryoshka curve: {name} on {set_name}"):
-                    ranking = ranking_metrics(frame, e1, e2)
-                    result.setdefault("ci95", {}).update(ranking.pop("ci95"))
-                    result.update(ranking)
-                    result["matryoshka"] = matryoshka_curve(frame, e1, e2)
-                if scored_set.clustering:
+                if ref.embeds:
+                    e1, e2 = ref.pair_embeddings(frame)
+                    with progress.step(f"ranking metrics and Matryoshka curve: {name} on {set_name}"):
+                        ranking = ranking_metrics(frame, e1, e2)
+                        result.setdefault("ci95", {}).update(ranking.pop("ci95"))
+                        result.update(ranking)
+                        result["matryoshka"] = matryoshka_curve(frame, e1, e2)
+                else:
+                    self._pair_scorer_rows(name, set_name, frame, scores, result)
+                if scored_set.clustering and ref.embeds:
                     result.update(cluster_purity(hdbscan_clusters(self.projection(name, set_name)), frame["label"].to_numpy()))
                 if scored_set.gap is not None and self.frame(scored_set.gap.minus) is not None:
                     minus = scored_set.gap.minus
@@ -146,6 +162,32 @@ class Scorer:
             if self.on_metrics is not None:
                 self.on_metrics(name)
         return self._metrics[key]
+
+    def _pair_scorer_rows(self, name: str, set_name: str, frame: pd.DataFrame, scores: np.ndarray, result: dict) -> None:
+        """A cross-encoder or a fusion: metrics defined on two embeddings' cosines are not applicable (removed and
+        named); ranking is retrieve-then-rerank: the pipeline bi-encoder's top-k, reordered by this model's scores."""
+        from harness.models.registry import PIPELINE_BI_ENCODER
+
+        for metric in NOT_APPLICABLE:
+            result.pop(metric, None)
+            result.get("ci95", {}).pop(metric, None)
+        for key in [k for k in result if k.startswith("margin_by_")]:
+            result.pop(key)
+        result["not_applicable"] = {m: f"not applicable to a {self.ref(name).spec.kind}: {why}" for m, why in NOT_APPLICABLE.items()}
+        ref = self.ref(name)
+        bi = self.ref(PIPELINE_BI_ENCODER)
+        e1, e2 = self._guard(PIPELINE_BI_ENCODER, lambda: bi.pair_embeddings(frame))
+        reranked = {}
+        for k in RERANK_DEPTHS:
+            with progress.step(f"retrieve-then-rerank: {PIPELINE_BI_ENCODER} top-{k} reordered by {name} on {set_name}"):
+                reranked[str(k)] = rerank_metrics(frame, e1, e2, lambda pairs: ref.pair_scores(
+                    pd.DataFrame(pairs, columns=["text_1", "text_2"])), k)
+        result["rerank"] = {"retriever": PIPELINE_BI_ENCODER, "depths": reranked}
+        order = compatible_above_incompatible(frame, scores)
+        result["n_queries_both_labels"] = int(order.size)
+        if order.size:
+            result["compatible_above_incompatible"] = float(order.mean())
+            result.setdefault("ci95", {})["compatible_above_incompatible"] = bootstrap_mean_ci(order)
 
     def projection(self, name: str, set_name: str = EVAL) -> np.ndarray:
         """UMAP of the set's pair vectors, cached on disk by model key + rows."""
@@ -167,8 +209,7 @@ class Scorer:
             threshold = self.threshold(name)
 
             def cosine(pairs):
-                frame = pd.DataFrame(pairs, columns=["text_1", "text_2"])
-                return cosine_scores(*ref.pair_embeddings(frame))
+                return ref.pair_scores(pd.DataFrame(pairs, columns=["text_1", "text_2"]))
 
             self._behavioural[name] = self._guard(name, lambda: behavioural.run_cases(behavioural.load_cases(), cosine, threshold))
         return self._behavioural[name]

@@ -265,7 +265,6 @@ def stored_fetch(by_set: dict, what: str) -> Callable:
 def model_side(name: str, dataset, store=None, allow_train: bool = True) -> Side:
     """A registered model on ``dataset``: recorded scores for its current key where the store has them for these
     rows, else cosines from the embedding cache (training only when the artifact is missing and ``allow_train``)."""
-    from harness.evaluation.metrics import cosine_scores
     from harness.models.handle import ModelRef
     from harness.paths import models_dir
 
@@ -282,7 +281,7 @@ def model_side(name: str, dataset, store=None, allow_train: bool = True) -> Side
                                 "score it on")
         if (ref.spec.trains or ref.source is not None) and not allow_train and not (models_dir() / key).is_dir():
             raise NotComparable(f"{name} is not trained here ({models_dir() / key} is missing) and --no-train was given")
-        return cosine_scores(*ref.pair_embeddings(frame)), "float64"
+        return ref.pair_scores(frame), "float64"
 
     return Side(f"{name} ({key})", name, key, fetch)
 

@@ -74,6 +74,13 @@ def artifact_key(spec: ModelSpec, train_sha256: str | None, validation_source_sh
         from harness.data.natural_train import extra_path
 
         payload["extra_train_sha256"] = {name: file_sha256(extra_path(name)) for name in spec.config.extra_train}
+    for field in ("init_from", "teacher"):  # only then (keys without them stay as they were): the model it starts from
+        # or learns from is part of what this one is, on the same training file
+        name = getattr(spec.config, field, None) if spec.config else None
+        if name:
+            from harness.models.registry import get_model_spec
+
+            payload[f"{field}_key"] = artifact_key(get_model_spec(name), train_sha256, validation_source_sha256)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

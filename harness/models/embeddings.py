@@ -14,17 +14,18 @@ import pandas as pd
 
 from harness.models.cache import cached_embeddings, unique_texts
 from harness.models.registry import ModelSpec
-from harness.models.training import load_base_model
+from harness.models.base import load_base_model
 
 
-def load_model(spec: ModelSpec, artifact: Path | None):
-    """The model to encode with: the base for ``baseline``, else the trained artifact."""
+def load_model(spec: ModelSpec, artifact: Path | None, init: Path | None = None):
+    """The model to encode with: the base for ``baseline``, else the trained artifact (an adapter goes onto the
+    weights it was trained on: ``init``, another recipe's artifact, or the bundled base)."""
     from sentence_transformers import SentenceTransformer
 
     if artifact is None:
         return load_base_model(device="cpu")
     if spec.kind == "lora":
-        model = load_base_model(quantization=spec.config.quantization)
+        model = load_base_model(quantization=spec.config.quantization, path=init)
         model.load_adapter(str(artifact))
         return model
     return SentenceTransformer(str(artifact), device="cpu", local_files_only=True)

@@ -49,6 +49,8 @@ class ModelRef:
     #: ``NAME@FORMAT`` (``harness.models.export``): the model ``source`` exported to this format, exported on demand
     export_format: str | None = None
     source: "ModelRef | None" = field(default=None, repr=False)
+    #: a fusion's components (bi-encoder, cross-encoder)
+    parts: tuple["ModelRef", ...] = field(default=(), repr=False)
 
     @classmethod
     def resolve(cls, name: str, dataset: Dataset, train_file: str | Path | None = None) -> "ModelRef":
@@ -58,6 +60,8 @@ class ModelRef:
             source = cls.resolve(base, dataset, train_file)
             return cls(name, dataset, source.spec, source.train_path, export_format=export_format, source=source)
         spec = get_model_spec(name)
+        if spec.components:
+            return cls(name, dataset, spec, None, parts=tuple(cls.resolve(c, dataset, train_file) for c in spec.components))
         if spec.requires_cuda and not cuda_available():
             raise ModelUnavailable(name, "needs CUDA (4-bit NF4 via bitsandbytes); torch.cuda.is_available() is False here")
         if not spec.trains:
@@ -84,6 +88,10 @@ class ModelRef:
             from harness.models.export import export_name
 
             return export_name(self.source.key, self.export_format)
+        if self.parts:
+            from harness.models.fusion import fusion_key
+
+            return fusion_key(self.name, [p.key for p in self.parts])
         return model_key(self.spec, self.dataset, self.train_path)
 
     def artifact(self) -> Path | None:
@@ -112,19 +120,62 @@ class ModelRef:
                     from harness.models.onnx_encoder import OnnxEncoder
 
                     self._model = OnnxEncoder(artifact)
+                elif self.spec.kind == "cross-encoder":
+                    from harness.models.cross_encoder import load_cross_encoder
+
+                    self._model = load_cross_encoder(artifact)
+                elif self.parts:
+                    raise ModelUnavailable(self.name, "a fusion has no model of its own; it combines its parts' scores")
                 else:
-                    self._model = load_model(self.spec, artifact)
+                    self._model = load_model(self.spec, artifact, self._init_artifact())
             except (OSError, RuntimeError, ValueError) as err:
                 raise ModelUnavailable(self.name, f"loading {artifact} failed: {err.__class__.__name__}: {err}",
                                        expected=False) from err
         return self._model
 
+    def _init_artifact(self) -> Path | None:
+        """The artifact a recipe started from (``init_from``): an adapter is loaded onto it."""
+        if self.spec.kind == "lora" and self.spec.config.init_from:
+            return ModelRef.resolve(self.spec.config.init_from, self.dataset, self.train_path).artifact()
+        return None
+
+    @property
+    def embeds(self) -> bool:
+        """Whether this model has vectors (a bi-encoder or its export); a cross-encoder or a fusion scores pairs."""
+        return self.source is not None or self.spec.embeds
+
     def pair_embeddings(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        if not self.embeds:
+            raise ValueError(f"{self.name} is a {self.spec.kind}: it scores pairs and has no embeddings")
         if self.spec.trains or self.source is not None:
             self.artifact()  # train (export) before computing the key-based cache path, so failures name training
         return pair_embeddings(self.key, self.load, frame)
 
+    def pair_scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """One compatibility score per row: the cosine of a bi-encoder's embeddings, a cross-encoder's probability
+        (both orders averaged), or a fusion of the two."""
+        if self.embeds:
+            from harness.models.similarity import cosine_scores
+
+            return cosine_scores(*self.pair_embeddings(frame))
+        if self.parts:
+            from harness.models.fusion import fuse
+
+            return fuse(self.fusion()["weight"], *(p.pair_scores(frame) for p in self.parts))
+        from harness.models.cross_encoder import cached_pair_scores
+
+        self.artifact()
+        return cached_pair_scores(self.key, list(zip(frame["text_1"], frame["text_2"])), self.load)
+
+    def fusion(self) -> dict:
+        """A fusion's weight, chosen on the selection sets (cached by its parts' keys)."""
+        from harness.models.fusion import chosen_weight
+
+        return chosen_weight(self)
+
     def training_info(self) -> dict | None:
+        if self.parts:
+            return self.fusion()
         if self.source is not None:
             return self.source.training_info()
         artifact = self.artifact()

@@ -48,6 +48,12 @@ class TrainConfig:
     #: project data files (under ``data/``) added to the training file: stance triplets and natural pairs
     #: (``harness.data.natural_train``); their sha256 enter the cache key
     extra_train: tuple[str, ...] = ()
+    #: start from this registered recipe's trained weights instead of the bundled base (its key enters this key)
+    init_from: str | None = None
+    #: AugSBERT (issue #20): the registered cross-encoder that labels ``silver_pairs`` silver pairs (its key enters
+    #: this key); the bi-encoder trains on gold plus silver
+    teacher: str | None = None
+    silver_pairs: int = 0
 
     def to_dict(self) -> dict:
         """Every field, except the knobs added after the first recipes while they hold their defaults: so adding a
@@ -59,22 +65,31 @@ class TrainConfig:
         return data
 
 
-_LATER_DEFAULTS = {"objective": "pairs", "matryoshka_dims": (), "prompt": None, "extra_train": ()}
+_LATER_DEFAULTS = {"objective": "pairs", "matryoshka_dims": (), "prompt": None, "extra_train": (), "init_from": None,
+                   "teacher": None, "silver_pairs": 0}
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    kind: str  # "pretrained" | "full" | "lora"
+    kind: str  # "pretrained" | "full" | "lora" | "cross-encoder" | "fusion"
     description: str
     config: TrainConfig | None = None
     requires_cuda: bool = False
     #: Train on this derived file of the dataset (see ``harness.curation.expand.derived_path``) instead of its train set.
     train_file: str | None = None
 
+    #: fusion only: (bi-encoder, cross-encoder) whose pair scores it combines
+    components: tuple[str, ...] = ()
+
     @property
     def trains(self) -> bool:
         return self.config is not None
+
+    @property
+    def embeds(self) -> bool:
+        """Whether the model maps each text to a vector (a bi-encoder); a cross-encoder or a fusion scores pairs."""
+        return self.kind in ("pretrained", "full", "lora")
 
 
 LORA_CONFIG = dict(lora_r=8, lora_alpha=16, lora_dropout=0.1, lora_targets=("query", "key", "value"))
@@ -167,7 +182,62 @@ RECIPES: tuple[ModelSpec, ...] = (
 )
 MODELS.update({spec.name: spec for spec in RECIPES})
 
-FINE_TUNED = tuple(name for name, spec in MODELS.items() if spec.trains)
+#: Issue #20: a stance cross-encoder (reads both texts at once), the pipeline that joins it to the recommended
+#: bi-encoder, and the bi-encoder distilled from it (AugSBERT). ``CE_TRAIN`` is natural-mix's data: the training file
+#: plus every natural_train file (stance triplets as labelled pairs); each pair once, its order drawn at random (seeded),
+#: and both orders averaged at scoring time (a cross-encoder is not symmetric).
+CE_TRAIN = (*STANCE_TRIPLETS, *NATURAL_PAIRS)
+#: The bi-encoder the pipeline retrieves with and fuses: what ``python -m harness recommend`` chose on the reference
+#: data (selection sets only; checks/model/test_selection.py fails if the recommendation moves away from it).
+PIPELINE_BI_ENCODER = "natural-mix"
+CROSS_ENCODERS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        "cross-encoder", "cross-encoder",
+        "MiniLM cross-encoder (sentence_transformers CrossEncoder, num_labels=1, BinaryCrossEntropyLoss) initialised "
+        "from natural-mix's trained weights, on natural-mix's data; lr 1.5e-4, 2 epochs, batch 16; the checkpoint with "
+        "the best natural_dev AUC (every 50 steps, both orders averaged) is kept. Initialisation chosen on the selection "
+        "sets against cross-encoder-base (docs/results.md, 'Cross-encoder').",
+        TrainConfig(learning_rate=1.5e-4, epochs=2, warmup_steps=30, loss="BinaryCrossEntropyLoss", extra_train=CE_TRAIN,
+                    init_from=PIPELINE_BI_ENCODER),
+    ),
+    ModelSpec(
+        "cross-encoder-base", "cross-encoder",
+        "cross-encoder's recipe initialised from the bundled MiniLM instead (lr 5e-5): the initialisation it was "
+        "compared with on the selection sets.",
+        TrainConfig(learning_rate=5e-5, epochs=2, warmup_steps=30, loss="BinaryCrossEntropyLoss", extra_train=CE_TRAIN),
+    ),
+)
+MODELS.update({spec.name: spec for spec in CROSS_ENCODERS})
+
+AUGSBERT = dict(loss="CoSENTLoss", extra_train=CE_TRAIN, init_from=PIPELINE_BI_ENCODER, teacher="cross-encoder",
+                silver_pairs=20000, epochs=1, warmup_steps=100)
+DISTILLED: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        "augsbert", "full",
+        "AugSBERT: natural-mix's weights trained 1 epoch (CoSENT, lr 2e-5) on gold (natural-mix's data) plus 20,000 "
+        "silver pairs labelled by cross-encoder (both orders averaged): each training/natural_train text with its "
+        "nearest neighbours by natural-mix among those texts (hard, within and across topics) and random partners; "
+        "never a dev, test or scored-set text (harness/models/silver.py).",
+        TrainConfig(learning_rate=2e-5, **AUGSBERT),
+    ),
+    ModelSpec(
+        "augsbert-lora", "lora",
+        "augsbert's data and teacher on a LoRA adapter (lora's r=8, alpha=16, q/k/v) over natural-mix's weights, lr 1e-3.",
+        TrainConfig(learning_rate=1e-3, **AUGSBERT, **LORA_CONFIG),
+    ),
+)
+MODELS.update({spec.name: spec for spec in DISTILLED})
+
+#: Score fusion: the pipeline bi-encoder's cosine and the cross-encoder's probability, w * cos + (1 - w) * p, with w
+#: chosen on the selection sets (harness/models/fusion.py). Retrieve-then-rerank (top-k of the bi-encoder reordered by
+#: the cross-encoder) is reported in the cross-encoder's ranking rows.
+FUSION = ModelSpec("fusion", "fusion", "w * cosine(natural-mix) + (1 - w) * P(cross-encoder), w from the selection sets",
+                   components=(PIPELINE_BI_ENCODER, "cross-encoder"))
+MODELS[FUSION.name] = FUSION
+
+FINE_TUNED = tuple(name for name, spec in MODELS.items() if spec.trains or spec.components)
+#: Models that score a pair jointly (no vectors): metrics defined on cosines of two embeddings do not apply to them
+PAIR_SCORERS = tuple(name for name, spec in MODELS.items() if not spec.embeds)
 
 #: The fold models behind out-of-fold label review: standard's recipe, 2 epochs (they only rank pairs).
 FOLD_SPEC = ModelSpec("fold", "full", "k-fold scorer for label review (harness.curation.loop)",

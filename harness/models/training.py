@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from harness import __version__, progress as progress_lines
+from harness import progress as progress_lines
 from harness.models import distributed
 from harness.paths import base_model_path
 from harness.data.scored_sets import VALIDATION, require_selection
-from harness.models.registry import ModelSpec
+from harness.models.registry import ModelSpec, get_model_spec
 from harness.data.dataset import TRAIN_FILE, Dataset, file_sha256, read_pairs
 from harness.data.leakage import normalise_text
 from harness.data.splits import validation_split
@@ -31,83 +29,9 @@ from harness.models.cache import artifact_dir, build_artifact
 from harness.models.training_data import LOSSES, make_loss, make_objective_loss, training_datasets  # noqa: F401
 from harness.models.hardware import cuda_available, effective_precision  # cuda_available: re-exported
 
-#: torch intra-op threads for training only (e.g. 1 in CI, where the accepted baselines were trained with 1 thread:
-#: the same key then gives the same weights; scoring keeps torch's default). Unset: torch's default.
-TRAIN_THREADS_ENV = "HARNESS_TRAIN_THREADS"
-
-LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "accelerate", "datasets")
-
-
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "harness": __version__}
-    for name in LIBRARIES + ("bitsandbytes",):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
-
-
-def load_base_model(device: str | None = None, quantization: str | None = None):
-    """The bundled all-MiniLM-L6-v2, by absolute path, never from a hub."""
-    from sentence_transformers import SentenceTransformer
-
-    model_kwargs = {}
-    if quantization == "nf4":
-        import torch
-        from transformers import BitsAndBytesConfig
-
-        model_kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
-            bnb_4bit_use_double_quant=True,
-        )
-    device = device or ("cuda" if cuda_available() else "cpu")
-    return SentenceTransformer(str(base_model_path()), device=device, local_files_only=True, model_kwargs=model_kwargs)
-
-
-def attach_lora(model, spec: ModelSpec) -> None:
-    from peft import LoraConfig, TaskType
-
-    cfg = spec.config
-    model.add_adapter(LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                 target_modules=list(cfg.lora_targets), task_type=TaskType.FEATURE_EXTRACTION))
-
-
-def parameter_counts(model) -> tuple[int, int]:
-    """(trainable, total) parameters."""
-    params = list(model.parameters())
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
-
-
-#: the name under which a recipe's instruction is saved as the model's default prompt
-PROMPT_NAME = "dating"
-
-
-class PeakRSS:
-    """The process's peak resident memory while the block runs (sampled every 0.2 s with psutil, MB)."""
-
-    def __enter__(self):
-        import threading
-
-        import psutil
-
-        self._process, self._stop, self.peak_mb = psutil.Process(), threading.Event(), 0.0
-        self._sample()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        self.peak_mb = max(self.peak_mb, round(self._process.memory_info().rss / 2**20, 1))
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            self._sample()
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
+# shared with the cross-encoder trainer and the silver pairs (harness/models/base.py); importable here as before
+from harness.models.base import (LIBRARIES, PROMPT_NAME, TRAIN_THREADS_ENV, PeakRSS, attach_lora,  # noqa: E402,F401
+                                 library_versions, load_base_model, parameter_counts)
 
 
 def spearman_history(log_history: list[dict], monitored: str = VALIDATION) -> list[dict]:
@@ -123,7 +47,7 @@ def spearman_history(log_history: list[dict], monitored: str = VALIDATION) -> li
 
 def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFrame, out_dir: Path,
           data_sha256: dict[str, str], progress: bool = True, data_name: str = "data", split_record: dict | None = None,
-          monitored: str = VALIDATION) -> dict:
+          monitored: str = VALIDATION, init_path: Path | None = None, silver: pd.DataFrame | None = None) -> dict:
     """Fine-tune ``spec`` and save it with ``training_info.json`` into ``out_dir``; returns the info.
 
     The trainer's evaluator scores ``monitor_frame``, which must be a ``selection`` scored set (``monitored``
@@ -143,12 +67,12 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
     threads_before = torch.get_num_threads()
     if os.environ.get(TRAIN_THREADS_ENV):  # training is bit-reproducible at a fixed thread count, not across counts
         torch.set_num_threads(int(os.environ[TRAIN_THREADS_ENV]))
-    model = load_base_model(quantization=cfg.quantization)
+    model = load_base_model(quantization=cfg.quantization, path=init_path)
     if cfg.prompt:  # saved with the model: a plain SentenceTransformer(path).encode applies it by default
         model.prompts = {**model.prompts, PROMPT_NAME: cfg.prompt}
         model.default_prompt_name = PROMPT_NAME
     # before the adapter: hard negatives are mined with the untrained base (as the recipe's data, not its weights)
-    train_dataset, data_record = training_datasets(cfg, train_frame, model)
+    train_dataset, data_record = training_datasets(cfg, train_frame, model, silver)
     if spec.kind == "lora":
         attach_lora(model, spec)
     trainable, total = parameter_counts(model)
@@ -228,6 +152,8 @@ def train(spec: ModelSpec, train_frame: pd.DataFrame, monitor_frame: pd.DataFram
         "objective": cfg.objective,
         "matryoshka_dims": list(cfg.matryoshka_dims),
         "prompt": cfg.prompt,
+        "init_from": cfg.init_from,
+        "teacher": cfg.teacher,
         "training_data": data_record,
         "peak_rss_mb": memory.peak_mb,
         # torch's intra-op threads: training is bit-reproducible at a fixed count, not across counts (the same key
@@ -266,8 +192,30 @@ def ensure_trained(spec: ModelSpec, dataset: Dataset, train_file: str | Path | N
 
     def build(partial: Path) -> None:
         frame, validation, record = training_rows(dataset, train_path)
+        data_name = f"{dataset.name}/{train_path.name}"
+        # a recipe that starts from (or learns from) another one trains that one first, on the same file
+        init = ensure_trained(get_model_spec(spec.config.init_from), dataset, train_file, progress, verify) \
+            if spec.config.init_from else None
+        if spec.kind == "cross-encoder":
+            from harness.data import natural
+            from harness.models.cross_encoder import train_cross_encoder
+
+            train_cross_encoder(spec, frame, validation, natural.gated(natural.load("dev")), partial, init,
+                                progress=progress, data_name=data_name)
+            info_path = partial / "training_info.json"
+            info = json.loads(info_path.read_text())
+            info.update({"dataset": str(dataset.root), "train_file": str(train_path), "validation_split": record,
+                         "data_sha256": {"train": train_sha, **dataset.sha256}})
+            info_path.write_text(json.dumps(info, indent=2))
+            return
+        silver = None
+        if spec.config.teacher:
+            from harness.models.silver import silver_pairs
+
+            teacher = ensure_trained(get_model_spec(spec.config.teacher), dataset, train_file, progress, verify)
+            silver = silver_pairs(spec.config, frame, init, teacher, dataset)
         train(spec, frame, validation, partial, {"train": train_sha, **dataset.sha256}, progress=progress,
-              data_name=f"{dataset.name}/{train_path.name}", split_record=record)
+              data_name=data_name, split_record=record, init_path=init, silver=silver)
         info_path = partial / "training_info.json"
         if not distributed.is_main():
             return

@@ -94,16 +94,28 @@ def mnrl_portions(cfg: TrainConfig, frame: pd.DataFrame, model) -> tuple[dict[st
     return portions, record
 
 
-def training_datasets(cfg: TrainConfig, frame: pd.DataFrame, model):
-    """(train_dataset for the trainer, record for training_info): one Dataset, or a DatasetDict of portions."""
+SILVER_PORTION = "silver"
+
+
+def training_datasets(cfg: TrainConfig, frame: pd.DataFrame, model, silver: pd.DataFrame | None = None):
+    """(train_dataset for the trainer, record for training_info): one Dataset, or a DatasetDict of portions.
+    ``silver``: AugSBERT's teacher-labelled pairs (scores in [0, 1]), a third portion of a pairwise recipe."""
     from datasets import DatasetDict
 
     if cfg.objective == "pairs":
         portions = pair_portions(cfg, frame)
+        if silver is not None:
+            portions[SILVER_PORTION] = silver[["text_1", "text_2", "label"]]
         record = {name: {"pairs": len(part)} for name, part in portions.items()}
+        if silver is not None:
+            record[SILVER_PORTION].update({**silver["source"].value_counts().to_dict(),
+                                           "label_mean": float(silver["label"].mean()),
+                                           "share_above_0.5": float((silver["label"] > 0.5).mean())})
         columns = {"text_1": "sentence1", "text_2": "sentence2", "label": "score"}
         datasets = {name: _dataset(part.assign(label=part["label"].astype(float)), columns)
                     for name, part in portions.items()}
+    elif silver is not None:
+        raise ValueError("silver pairs (AugSBERT) need a pairwise objective, not MNRL")
     elif cfg.objective == "mnrl":
         portions, record = mnrl_portions(cfg, frame, model)
         columns = {"anchor": "anchor", "positive": "positive", "negative": "negative"}

@@ -234,7 +234,8 @@ def report_sections(scorer, result, charts_dir: Path) -> str:
                           + "".join(table_html(matryoshka_table(mine, s, m)) for m in ("auc_roc", "cosine_spearman", "ndcg@10")))
         try:
             threshold = scorer.threshold(model)
-            umap = umap_svg(scorer.projection(model, EVAL), frames[EVAL], scorer.scores(model, EVAL), model, EVAL) if EVAL in frames else None
+            umap = (umap_svg(scorer.projection(model, EVAL), frames[EVAL], scorer.scores(model, EVAL), model, EVAL)
+                    if EVAL in frames and scorer.ref(model).embeds else None)  # a cross-encoder has no vectors
             errors = {s: error_rows(frames[s], scorer.scores(model, s), scorer.scores(baseline, s) if baseline else None, threshold)
                       for s in sets if s in mine[model]}
             shown = the_set("side_by_side")

@@ -18,6 +18,7 @@ from pathlib import Path
 from harness import __version__
 from harness.data.scored_sets import NATURAL_UNSEEN, SCORED_SETS, get_scored_set
 from harness.evaluation.judge import CriterionResult, RunResult, counts_sentence
+from harness.evaluation.leaderboard import RERANK_TITLE
 from harness.evaluation.scorer import Scorer
 from harness.report.explore import report_sections
 from harness.report.summary import group_auc_table, headline, results_table, table_html
@@ -47,7 +48,8 @@ def summary_parts(scorer: Scorer, result: RunResult, charts_dir: Path) -> list[s
     if board:
         parts.append(f"<h2>Leaderboard</h2><p>Recommended: <b>{html.escape(str(board['recommended']))}</b> "
                      f"({html.escape(board['reason'])}). The rule reads selection sets only.</p>" + table_html(board["rows"])
-                     + (table_html(board["lora_ratios"]) if len(board["lora_ratios"]) > 1 else ""))
+                     + (table_html(board["lora_ratios"]) if len(board["lora_ratios"]) > 1 else "")
+                     + (f"<h3>{html.escape(RERANK_TITLE)}</h3>" + table_html(board["rerank"]) if len(board.get("rerank", [])) > 1 else ""))
     parts.append(report_sections(scorer, result, charts_dir))
     for field in ("writer", "family"):  # issue #19: writers the models never met, per writer and topic family
         rows = group_auc_table(metrics, NATURAL_UNSEEN, field)

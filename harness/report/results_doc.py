@@ -21,6 +21,7 @@ from pathlib import Path
 
 from harness.data.scored_sets import EVAL, NATURAL_TEST, NATURAL_UNSEEN
 from harness.evaluation.judge import counts_sentence
+from harness.evaluation.leaderboard import RERANK_TITLE
 from harness.paths import PROJECT_ROOT, runs_root
 from harness.report.summary import table_markdown
 
@@ -116,7 +117,9 @@ def leaderboard_section(s: dict) -> str:
     if not board:
         return ""
     return (f"### Leaderboard\n\nRecommended: **{board['recommended']}** ({board['reason']}).\n\n"
-            + table_markdown(board["rows"]))
+            + table_markdown(board["rows"])
+            + (f"\n\n### Retrieve-then-rerank\n\n{RERANK_TITLE}.\n\n{table_markdown(board['rerank'])}"
+               if len(board.get("rerank", [])) > 1 else ""))
 
 
 def scored_sets_section(s: dict) -> str:

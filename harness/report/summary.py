@@ -21,7 +21,8 @@ TRANSFER_LABELS = {"threshold": "validation threshold", "best_f1": "oracle best 
 
 
 def _best_tuned(metrics: dict[str, dict]) -> str | None:
-    tuned = [m for m in metrics if m != "baseline"]
+    # bi-encoders: the headline is about cosines of embeddings (a cross-encoder has no margin; issue #20)
+    tuned = [m for m in metrics if m != "baseline" and "compatibility_margin" in metrics[m].get(EVAL, {})]
     return max(tuned, key=lambda m: metrics[m][EVAL]["cosine_spearman"]) if tuned else None
 
 

@@ -14,6 +14,7 @@ from harness import __version__, progress
 from harness.data.dataset import write_atomic
 from harness.data.scored_sets import EVAL, NATURAL_UNSEEN, SCORED_SETS, get_scored_set
 from harness.evaluation import behavioural
+from harness.evaluation.leaderboard import RERANK_TITLE
 from harness.evaluation.criteria import BEHAVIOURAL, CHART_SET
 from harness.evaluation.judge import RunResult, counts_sentence
 from harness.evaluation.scorer import Scorer
@@ -63,19 +64,21 @@ class RunWriter:
 
         labels = self.scorer.frame(EVAL)["label"].to_numpy()
         scored = {n: (self.scorer.scores(n, EVAL), labels) for n in models}
-        tuned = [n for n in models if n != "baseline"]
+        tuned = [n for n in models if n != "baseline" and (self.scorer.training_info(n) or {}).get("spearman_history")]
+        # UMAP, purity, Cohen's d and margins need cosines of two embeddings: bi-encoders only (issue #20)
+        vec = [n for n in models if self.scorer.ref(n).embeds]
         # a chart drawn from another scored set than eval names it in criteria.CHART_SET (no branch on the set's name)
         drawn_on = CHART_SET.get(chart_name)
         on_set = ({n: self.scorer.metrics(n, drawn_on) for n in models}
                   if drawn_on not in (None, BEHAVIOURAL) and self.scorer.frame(drawn_on) is not None else {})
         builders = {
             "cosine_overlay": lambda: charts.cosine_overlay(scored),
-            "umap_side_by_side": lambda: charts.umap_side_by_side({n: (self.scorer.projection(n), labels) for n in models}),
-            "purity_bars": lambda: charts.purity_bars({n: m(n)["cluster_purity"] for n in models}),
+            "umap_side_by_side": lambda: charts.umap_side_by_side({n: (self.scorer.projection(n), labels) for n in vec}),
+            "purity_bars": lambda: charts.purity_bars({n: m(n)["cluster_purity"] for n in vec}),
             "roc_overlay": lambda: charts.roc_overlay(scored, {n: m(n)["auc_roc"] for n in models}),
-            "category_margin_heatmap": lambda: charts.margin_heatmap({n: m(n)["margin_by_category"] for n in models}),
-            "cohens_d_bars": lambda: charts.cohens_d_bars({n: m(n)["cohens_d"] for n in models},
-                                                          {n: tuple(m(n)["ci95"]["cohens_d"]) for n in models}),
+            "category_margin_heatmap": lambda: charts.margin_heatmap({n: m(n)["margin_by_category"] for n in vec}),
+            "cohens_d_bars": lambda: charts.cohens_d_bars({n: m(n)["cohens_d"] for n in vec},
+                                                          {n: tuple(m(n)["ci95"]["cohens_d"]) for n in vec}),
             "training_curves": lambda: charts.training_curves({n: self.scorer.training_info(n)["spearman_history"] for n in tuned}),
             "false_positives_by_pair_type": lambda: charts.false_positive_bars({n: m(n)["false_positives_by_pair_type"] for n in models}),
             "natural_buckets": lambda: charts.bucket_means({n: on_set[n]["mean_cosine_by_bucket"] for n in models},
@@ -120,7 +123,8 @@ class RunWriter:
         board = result.leaderboard
         board_text = "" if board is None else (
             f"Leaderboard (recommended: {board['recommended']}: {board['reason']}):\n\n{table_markdown(board['rows'])}\n\n"
-            + (f"{table_markdown(board['lora_ratios'])}\n\n" if len(board["lora_ratios"]) > 1 else ""))
+            + (f"{table_markdown(board['lora_ratios'])}\n\n" if len(board["lora_ratios"]) > 1 else "")
+            + (f"{RERANK_TITLE}:\n\n{table_markdown(board['rerank'])}\n\n" if len(board.get("rerank", [])) > 1 else ""))
         groups = "".join(f"{NATURAL_UNSEEN} AUC by {field} (95% CI):\n\n{table_markdown(group_auc_table(metrics, NATURAL_UNSEEN, field))}\n\n"
                          for field in ("writer", "family") if any(NATURAL_UNSEEN in v for v in metrics.values()))
         text = (f"{sentence}\n\n{counts_sentence(counts)}\n\n{verdict_table}\n\n{board_text}{groups}{tables}\n\n"

@@ -3,7 +3,7 @@ import pytest
 import re
 
 from harness.data.scored_sets import EVAL, EVAL_EXTRA, SCORED_SETS, ScoredSet, get_scored_set, register, require_selection
-from harness.evaluation.criteria import BEHAVIOURAL_CRITERIA, CRITERIA, GATE, TARGET, cases
+from harness.evaluation.criteria import ALL_CRITERIA, CRITERIA, GATE, TARGET, cases
 from harness.paths import PROJECT_ROOT
 from harness.models.registry import MODELS, get_model_spec, resolve_model_names
 
@@ -27,7 +27,7 @@ def test_baseline_joins_every_criterion_as_before():
         # every criterion id once (a criterion split into gate and target rows has one id)
         baseline_ids = [c.id for c, m in selected if m == "baseline"]
         assert len(baseline_ids) == len(set(baseline_ids))
-        assert set(baseline_ids) == {c.id for c in CRITERIA + BEHAVIOURAL_CRITERIA if c.datasets in ("any", scope)}
+        assert set(baseline_ids) == {c.id for c in ALL_CRITERIA if c.datasets in ("any", scope)}
         assert all(m in c.models or m == "baseline" for c, m in selected)
 
 
@@ -54,7 +54,7 @@ def test_only_selection_sets_may_choose():
 def test_every_criterion_names_a_registered_set_and_a_status():
     for c in CRITERIA:
         get_scored_set(c.scored_on)
-    assert all(c.status in (GATE, TARGET) for c in CRITERIA + BEHAVIOURAL_CRITERIA)
+    assert all(c.status in (GATE, TARGET) for c in ALL_CRITERIA)
 
 
 def test_no_scored_set_name_as_a_bare_string_outside_the_registry():
