@@ -149,9 +149,10 @@ def train_cross_encoder(spec, train_frame: pd.DataFrame, validation: pd.DataFram
                                       loss=BinaryCrossEntropyLoss(model), evaluator=evaluator)
         if progress and not progress_lines.wants_bar():
             trainer.add_callback(progress_lines.training_callback(spec.name, data_name))
-        progress_lines.emit(f"training {spec.name} (cross-encoder) on {data_name}: {len(pairs)} pairs, {cfg.epochs} epochs, "
-                            f"lr {cfg.learning_rate:g}, from {'the bundled MiniLM' if init_path is None else cfg.init_from}, "
-                            f"{trainable:,} parameters trainable")
+        if progress:
+            progress_lines.emit(f"training {spec.name} (cross-encoder) on {data_name}: {len(pairs)} pairs, {cfg.epochs} epochs, "
+                                f"lr {cfg.learning_rate:g}, from {'the bundled MiniLM' if init_path is None else cfg.init_from}, "
+                                f"{trainable:,} parameters trainable")
         started = time.perf_counter()
         with PeakRSS() as memory:
             trainer.train()
