@@ -177,11 +177,19 @@ class Scorer:
         ref = self.ref(name)
         bi = self.ref(PIPELINE_BI_ENCODER)
         e1, e2 = self._guard(PIPELINE_BI_ENCODER, lambda: bi.pair_embeddings(frame))
+        scored: dict[tuple[str, str], float] = {}
+
+        def score_pairs(pairs):  # the deepest rerank first; shallower ones reuse its scores
+            new = list(dict.fromkeys(p for p in pairs if p not in scored))
+            if new:
+                scored.update(zip(new, ref.pair_scores(pd.DataFrame(new, columns=["text_1", "text_2"]))))
+            return [scored[p] for p in pairs]
+
         reranked = {}
-        for k in RERANK_DEPTHS:
+        for k in sorted(RERANK_DEPTHS, reverse=True):
             with progress.step(f"retrieve-then-rerank: {PIPELINE_BI_ENCODER} top-{k} reordered by {name} on {set_name}"):
-                reranked[str(k)] = rerank_metrics(frame, e1, e2, lambda pairs: ref.pair_scores(
-                    pd.DataFrame(pairs, columns=["text_1", "text_2"])), k)
+                reranked[str(k)] = rerank_metrics(frame, e1, e2, score_pairs, k)
+        reranked = {str(k): reranked[str(k)] for k in RERANK_DEPTHS}
         result["rerank"] = {"retriever": PIPELINE_BI_ENCODER, "depths": reranked}
         order = compatible_above_incompatible(frame, scores)
         result["n_queries_both_labels"] = int(order.size)

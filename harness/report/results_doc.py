@@ -31,6 +31,7 @@ SUMMARIES = PROJECT_ROOT / "docs" / "runs"
 SET_METRICS = (("Spearman", "cosine_spearman"), ("AUC", "auc_roc"), ("margin", "compatibility_margin"))
 #: What a committed summary keeps of a run's metrics (the rest stays in the run folder).
 KEPT_METRICS = ("n", "cosine_spearman", "auc_roc", "compatibility_margin", "cohens_d", "cosine_f1", "cluster_purity",
+                "cosine_accuracy", "cosine_mcc", "cosine_ap", "ndcg@10", "mrr@10", "recall@10",
                 "generalisation_gap_auc", "cross_writer_gap_auc", "worst_writer", "worst_writer_auc", "worst_family",
                 "worst_family_auc", "auc_by_writer", "auc_by_family")
 
@@ -59,7 +60,7 @@ def compact(summary: dict, run_folder: Path, commit: str | None, dirty: bool | N
     return {"dataset": name or run_folder.name, "run_folder": where, "dataset_digest": digest,
             "commit": commit, "dirty": dirty, "headline": summary.get("headline"), "counts": summary.get("counts"),
             "verdicts": summary.get("verdicts", {}), "leaderboard": summary.get("leaderboard"),
-            "missing": summary.get("missing", {}), "metrics": metrics}
+            "missing": summary.get("missing", {}), "metrics": metrics, "training": summary.get("training", {})}
 
 
 def collect(run_folder: Path, out_dir: Path = SUMMARIES) -> Path:
@@ -213,9 +214,52 @@ def writer_disjoint_section(s: dict) -> str:
     return "\n\n".join(parts)
 
 
+def cross_encoder_section(s: dict) -> str:
+    """Issue #20: the cross-encoders (teachers), the fusion, the distilled bi-encoders (students) and the stance flips
+    beside the bi-encoder they build on, on the selection sets and the report sets, with how each was chosen."""
+    from harness.data.scored_sets import EVAL, NATURAL_DEV, NATURAL_TEST, NATURAL_UNSEEN, VALIDATION
+    from harness.models.registry import PIPELINE_BI_ENCODER, get_model_spec
+
+    metrics, training = s.get("metrics") or {}, s.get("training") or {}
+    involved = [m for m in metrics if m in training and (training[m].get("kind") in ("cross-encoder", "fusion")
+                                                          or training[m].get("teacher") or m == "stance-flips")]
+    if not involved:
+        return ""
+    models = [m for m in ("baseline", PIPELINE_BI_ENCODER) if m in metrics] + involved
+    columns = ((VALIDATION, "cosine_spearman", "validation Spearman (sel.)"), (NATURAL_DEV, "auc_roc", "natural_dev AUC (sel.)"),
+               (EVAL, "auc_roc", "eval AUC"), (NATURAL_TEST, "auc_roc", "natural_test AUC"),
+               (NATURAL_UNSEEN, "auc_roc", "writer-disjoint AUC"), (NATURAL_TEST, "cosine_mcc", "natural_test MCC"))
+    rows = [["model", "kind", *(h for _, _, h in columns), "how it was chosen / what it cost"]]
+    for model in models:
+        info = training.get(model, {})
+        kind = info.get("kind") or get_model_spec(model).kind
+        if kind == "fusion":
+            how = f"w = {info['weight']:.2f} on {', '.join(info['chosen_on'])}: {info['rule']}"
+        elif kind == "cross-encoder":
+            how = (f"from {info.get('init_from') or 'MiniLM'}; checkpoint step {info.get('best_step')} of {info.get('steps')} "
+                   f"by {', '.join(info.get('checkpoint_chosen_on', []))} AUC; {info.get('wall_time_s', 0):.0f} s, "
+                   f"{info.get('threads')} thread(s)")
+        elif info.get("teacher"):
+            silver = (info.get("training_data") or {}).get("silver", {})
+            how = (f"from {info.get('init_from')}, teacher {info['teacher']}, {silver.get('pairs', '?')} silver pairs "
+                   f"({silver.get('hard', '?')} hard), {info.get('wall_time_s', 0):.0f} s, {info.get('threads')} thread(s)")
+        else:
+            how = f"{info.get('wall_time_s', 0):.0f} s, {info.get('threads')} thread(s)" if info else "–"
+        rows.append([model, kind, *(_value(metrics[model].get(set_name), metric) for set_name, metric, _ in columns), how])
+    parts = ["### Cross-encoder, fusion, distillation and stance flips (issue #20)",
+             "value [95% bootstrap CI]; (sel.) marks the selection sets every choice here was made on. The cross-encoder "
+             "scores a pair in both orders and averages the probabilities; rows that need two embeddings (margin, "
+             "Cohen's d, clusters, Matryoshka) are judged 'not applicable' for it and for the fusion. MCC at the "
+             "decision threshold fitted on the validation split.", table_markdown(rows)]
+    board = s.get("leaderboard") or {}
+    if len(board.get("rerank", [])) > 1:
+        parts += ["Retrieve-then-rerank: the leaderboard's rerank table above."]
+    return "\n\n".join(parts)
+
+
 #: The document's sections, in order; each takes one dataset's committed summary and returns Markdown ("" for none).
 SECTIONS: list[Callable[[dict], str]] = [provenance_section, headline_section, verdicts_section, leaderboard_section,
-                                         writer_disjoint_section, scored_sets_section]
+                                         writer_disjoint_section, cross_encoder_section, scored_sets_section]
 
 HEADER = ("# Results\n\nGenerated by `python -m harness results-doc` from the committed run summaries in `docs/runs/` "
           "(each copied from a run folder's `summary.json` by `--collect`); do not edit by hand. Each block names "

@@ -132,11 +132,24 @@ class RunWriter:
         write_atomic(self.run_folder / "summary.md", text.encode())
         write_atomic(self.run_folder / "summary.json", json.dumps(
             {"headline": sentence, "counts": counts, "verdicts": {m: v.to_dict() for m, v in verdicts.items()},
-             "leaderboard": board,
+             "leaderboard": board, "training": self.training_records(),
              "metrics": metrics, "missing": result.missing}, indent=2, default=str).encode())
         write_atomic(self.run_folder / "criteria.json", json.dumps([r.to_dict() for r in results], indent=2).encode())
         self.write_model_cards(verdicts)
         return text
+
+    #: what summary.json keeps of each model's training record: how it was chosen and what it cost (issue #20)
+    TRAINING_KEPT = ("kind", "init_from", "teacher", "wall_time_s", "steps", "best_step", "monitored_set",
+                     "checkpoint_chosen_on", "final_spearman", "final_natural_dev_auc", "threads", "precision",
+                     "training_data", "parts", "weight", "chosen_on", "validation_spearman", "natural_dev_auc", "rule")
+
+    def training_records(self) -> dict[str, dict]:
+        records = {}
+        for name in self.scorer.runnable:
+            info = self.scorer.training_info(name)
+            if info:
+                records[name] = {k: info[k] for k in self.TRAINING_KEPT if k in info}
+        return records
 
     def write_report(self, result: RunResult) -> Path:
         """``report.html``: the body pytest's report shows (:func:`harness.report.html.summary_parts`), the criteria

@@ -40,7 +40,8 @@ def test_collect_keeps_provenance_and_a_section_can_be_added(tmp_path, monkeypat
     kept = json.loads(results_doc.collect(folder, tmp_path / "docs").read_text())
     assert kept["dataset"] == "tiny" and kept["run_folder"] == "runs/tiny-0123456789ab"
     assert kept["dataset_digest"] == "0123456789ab" and "commit" in kept
-    assert kept["metrics"]["standard"]["eval"] == {"n": 24, "auc_roc": 0.7, "ci95": {"auc_roc": [0.6, 0.8]}}
+    # kept: the metrics the document shows (ranking ones too, with their CIs); dropped: the rest (Matryoshka curves)
+    assert kept["metrics"]["standard"]["eval"] == {"n": 24, "auc_roc": 0.7, "ci95": {"auc_roc": [0.6, 0.8], "ndcg@10": [0, 1]}}
 
     def extra_section(s: dict) -> str:
         return f"### Extra\n\n{len(s['metrics'])} models"
