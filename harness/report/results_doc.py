@@ -282,6 +282,11 @@ README_COLUMNS = (("eval Spearman", EVAL, "cosine_spearman"), ("eval AUC", EVAL,
                   ("natural-test AUC", NATURAL_TEST, "auc_roc"), ("writer-disjoint AUC", NATURAL_UNSEEN, "auc_roc"))
 
 
+#: The README's rows: the models CI gates, the recommended one and issue #20's best of each kind (every model is in
+#: docs/results.md's leaderboard).
+README_MODELS = ("baseline", "standard", "lora", "natural-mix", "stance-flips", "cross-encoder", "fusion", "augsbert")
+
+
 def readme_block(summaries: list[dict]) -> str:
     """The README's short results table (value [95% CI]) and verdicts, from one committed summary."""
     if not summaries:
@@ -289,12 +294,16 @@ def readme_block(summaries: list[dict]) -> str:
     s = next((x for x in summaries if x["dataset"] == "reference"), sorted(summaries, key=lambda x: x["dataset"])[0])
     verdicts = s.get("verdicts") or {}
     rows = [["model", *(c for c, _, _ in README_COLUMNS), "verdict"]]
-    for model, by_set in (s.get("metrics") or {}).items():
+    metrics = s.get("metrics") or {}
+    recommended = (s.get("leaderboard") or {}).get("recommended")
+    shown = [m for m in metrics if m in README_MODELS or m == recommended]
+    for model, by_set in ((m, metrics[m]) for m in shown):
         rows.append([model, *(_value(by_set.get(set_name), metric) for _, set_name, metric in README_COLUMNS),
                      (verdicts.get(model) or {}).get("verdict", "(the \"before\")" if model == "baseline" else "–")])
     commit = (s.get("commit") or "unknown")[:12]
-    return (f"{s['dataset']} data, run folder `{s['run_folder']}` at commit `{commit}` (value [95% CI]):\n\n"
-            + table_markdown(rows))
+    others = len(metrics) - len(shown)
+    return (f"{s['dataset']} data, run folder `{s['run_folder']}` at commit `{commit}` (value [95% CI]"
+            + (f"; {others} more models in docs/results.md" if others else "") + "):\n\n" + table_markdown(rows))
 
 
 def readme_with_block(text: str, summaries: list[dict]) -> str:
