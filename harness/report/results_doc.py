@@ -303,7 +303,7 @@ def readme_block(summaries: list[dict]) -> str:
     commit = (s.get("commit") or "unknown")[:12]
     others = len(metrics) - len(shown)
     return (f"{s['dataset']} data, run folder `{s['run_folder']}` at commit `{commit}` (value [95% CI]"
-            + (f"; {others} more models in docs/results.md" if others else "") + "):\n\n" + table_markdown(rows))
+            + (f"; {others} more model{'s' * (others > 1)} in docs/results.md" if others else "") + "):\n\n" + table_markdown(rows))
 
 
 def readme_with_block(text: str, summaries: list[dict]) -> str:
