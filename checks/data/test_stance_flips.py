@@ -19,7 +19,6 @@ import pytest
 from checks.data.test_natural import MAX_CONTENT_JACCARD, MAX_FRAME_REPEATS, MIN_DISTINCT_2, WORDS
 from harness.data import natural, natural_train, stance_flip
 from harness.data.dataset import dumps_pairs, load_dataset
-from harness.data.leakage import normalise_texts
 from harness.evaluation.behavioural import load_cases
 from harness.paths import DEFAULT_DATASET
 
@@ -85,13 +84,7 @@ def test_no_flip_equals_or_nearly_copies_a_scored_text(flips, dataset, evidence)
               "--dataset eval + ood": _unprefixed(dataset.eval) + _unprefixed(dataset.ood),
               "default eval + ood": _unprefixed(default.eval) + _unprefixed(default.ood),
               "behavioural cases": list(dict.fromkeys(t for c in load_cases() for t in (*c.a, *(c.b or ()))))}
-    negatives = list(flips["negative"])
-    mine = set(normalise_texts(pd.Series(negatives)))
-    exact, closest = {}, []
-    for name, texts in scored.items():
-        exact[name] = sorted(mine & set(normalise_texts(pd.Series(texts))))
-        closest += [(score, text, hit, name) for score, text, hit in natural.closest_overlaps(negatives, texts)[:5]]
-    closest.sort(reverse=True)
+    exact, closest = natural.copies(list(flips["negative"]), scored)
     evidence.json("closest pairs (content-word Jaccard)", closest[:15])
     assert not any(exact.values()), {k: v[:5] for k, v in exact.items() if v}
     assert all(score <= MAX_CONTENT_JACCARD for score, *_ in closest), closest[:5]

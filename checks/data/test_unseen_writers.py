@@ -18,7 +18,6 @@ import pytest
 
 from harness.data import confound, natural, natural_train
 from harness.data.dataset import load_dataset
-from harness.data.leakage import normalise_texts
 from harness.data.schema import FAMILIES, NATURAL_BUCKETS
 from harness.paths import DEFAULT_DATASET
 
@@ -69,13 +68,7 @@ def test_writers_never_wrote_training_or_benchmark_rows(unseen):
 
 def test_no_text_or_near_copy_of_any_earlier_text(unseen, earlier_texts, evidence):
     """No text equals (normalised) or nearly copies (content-word Jaccard > 0.6) a training, dev or earlier test text."""
-    texts = natural.texts_of(unseen)
-    mine = set(normalise_texts(pd.Series(texts)))
-    exact, closest = {}, []
-    for name, other in earlier_texts.items():
-        exact[name] = sorted(mine & set(normalise_texts(pd.Series(other))))
-        closest += [(score, text, hit, name) for score, text, hit in natural.closest_overlaps(texts, other)[:5]]
-    closest.sort(reverse=True)
+    exact, closest = natural.copies(natural.texts_of(unseen), earlier_texts)
     evidence.json("closest pairs (content-word Jaccard)", closest[:15])
     assert not any(exact.values()), {k: v[:5] for k, v in exact.items() if v}
     assert all(score <= MAX_CONTENT_JACCARD for score, *_ in closest), closest[:5]

@@ -154,5 +154,18 @@ def closest_overlaps(texts: list[str], against: list[str]) -> list[tuple[float, 
     return sorted(out, reverse=True)
 
 
+def copies(texts: list[str], others: dict[str, list[str]], closest_per_set: int = 5) -> tuple[dict, list]:
+    """({set name: texts equal after normalisation}, the closest near copies across the sets, highest first as
+    (Jaccard, text, other text, set name)): what a disjointness gate asserts on and shows."""
+    from harness.data.leakage import normalise_texts
+
+    mine = set(normalise_texts(pd.Series(texts)))
+    exact, closest = {}, []
+    for name, other in others.items():
+        exact[name] = sorted(mine & set(normalise_texts(pd.Series(other))))
+        closest += [(score, text, hit, name) for score, text, hit in closest_overlaps(texts, other)[:closest_per_set]]
+    return exact, sorted(closest, reverse=True)
+
+
 def texts_of(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(list(frame["text_1"]) + list(frame["text_2"])))
