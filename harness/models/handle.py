@@ -51,6 +51,8 @@ class ModelRef:
     source: "ModelRef | None" = field(default=None, repr=False)
     #: a fusion's components (bi-encoder, cross-encoder)
     parts: tuple["ModelRef", ...] = field(default=(), repr=False)
+    #: a cross-encoder's scores of the pairs it has scored in this process
+    _pair_memo: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def resolve(cls, name: str, dataset: Dataset, train_file: str | Path | None = None) -> "ModelRef":
@@ -165,7 +167,11 @@ class ModelRef:
         from harness.models.cross_encoder import cached_pair_scores
 
         self.artifact()
-        return cached_pair_scores(self.key, list(zip(frame["text_1"], frame["text_2"])), self.load)
+        pairs = list(zip(frame["text_1"], frame["text_2"]))
+        new = list(dict.fromkeys(p for p in pairs if p not in self._pair_memo))
+        if new:  # a pair scored once in this process is not scored again (reranks of overlapping sets share many)
+            self._pair_memo.update(zip(new, cached_pair_scores(self.key, new, self.load)))
+        return np.array([self._pair_memo[p] for p in pairs], dtype=np.float64)
 
     def fusion(self) -> dict:
         """A fusion's weight, chosen on the selection sets (cached by its parts' keys)."""
