@@ -46,12 +46,20 @@ def symmetric_scores(model, pairs: list[tuple[str, str]], batch_size: int = 64) 
     return (np.asarray(forward, dtype=np.float64) + np.asarray(backward, dtype=np.float64)) / 2
 
 
-def cached_pair_scores(model_key: str, pairs: list[tuple[str, str]], loader) -> np.ndarray:
-    """Scores of ``pairs`` from ``models/pair_scores/<key>-<pairs>.npy``, computed once (distinct pairs only)."""
+def cached_pair_scores(model_key: str, pairs: list[tuple[str, str]], loader, known: dict | None = None) -> np.ndarray:
+    """Scores of ``pairs`` from ``models/pair_scores/<key>-<pairs>.npy``, computed once (distinct pairs only). The file
+    is named by the request's pairs, so a warm run finds it whatever it scored before; ``known`` (pairs this process
+    scored already) spares recomputing those when the file is absent."""
     unique = list(dict.fromkeys(pairs))
     digest = texts_digest([f"{a}\x1e{b}" for a, b in unique])
-    values = cached_array("pair_scores", f"{model_key}-{digest}",
-                          lambda: symmetric_scores(loader(), unique), rows=len(unique))
+    known = known or {}
+
+    def compute() -> np.ndarray:
+        missing = [p for p in unique if p not in known]
+        fresh = dict(zip(missing, symmetric_scores(loader(), missing))) if missing else {}
+        return np.array([known[p] if p in known else fresh[p] for p in unique], dtype=np.float64)
+
+    values = cached_array("pair_scores", f"{model_key}-{digest}", compute, rows=len(unique))
     index = {p: i for i, p in enumerate(unique)}
     return values[[index[p] for p in pairs]]
 

@@ -168,10 +168,10 @@ class ModelRef:
 
         self.artifact()
         pairs = list(zip(frame["text_1"], frame["text_2"]))
-        new = list(dict.fromkeys(p for p in pairs if p not in self._pair_memo))
-        if new:  # a pair scored once in this process is not scored again (reranks of overlapping sets share many)
-            self._pair_memo.update(zip(new, cached_pair_scores(self.key, new, self.load)))
-        return np.array([self._pair_memo[p] for p in pairs], dtype=np.float64)
+        # a pair scored once in this process is not scored again (reranks of overlapping sets share many pairs)
+        scores = cached_pair_scores(self.key, pairs, self.load, known=self._pair_memo)
+        self._pair_memo.update(zip(pairs, scores))
+        return scores
 
     def fusion(self) -> dict:
         """A fusion's weight, chosen on the selection sets (cached by its parts' keys)."""

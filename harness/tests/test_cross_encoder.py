@@ -137,3 +137,23 @@ def test_pair_scorers_are_registered_and_judged_like_every_model():
     assert {"cross-encoder", "cross-encoder-base", "fusion"} <= set(PAIR_SCORERS)
     assert {"cross-encoder", "fusion", "augsbert", "augsbert-lora"} <= set(FINE_TUNED)
     assert not get_model_spec("cross-encoder").embeds and get_model_spec("augsbert").embeds
+
+
+def test_pair_scores_are_cached_by_the_request_and_known_pairs_are_not_rescored(tmp_path, monkeypatch):
+    """The cache file is named by the pairs asked for (a warm run finds it whatever it scored before); pairs this
+    process already scored are taken as known, not predicted again."""
+    from harness.models.cross_encoder import cached_pair_scores
+
+    monkeypatch.setenv("HARNESS_MODELS_DIR", str(tmp_path))
+    predicted = []
+
+    class Model:
+        def predict(self, pairs, **_):
+            predicted.extend(map(tuple, pairs))
+            return np.full(len(pairs), 0.5)
+
+    pairs = [("a", "b"), ("c", "d"), ("a", "b")]
+    first = cached_pair_scores("ce", pairs, Model, known={("a", "b"): 0.9})
+    assert first.tolist() == [0.9, 0.5, 0.9] and set(predicted) == {("c", "d"), ("d", "c")}
+    predicted.clear()
+    assert cached_pair_scores("ce", pairs, Model).tolist() == [0.9, 0.5, 0.9] and not predicted
