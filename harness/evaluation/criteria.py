@@ -28,7 +28,7 @@ RECIPE_NAMES = tuple(spec.name for spec in RECIPES)
 CROSS_ENCODER_NAMES = tuple(spec.name for spec in CROSS_ENCODERS)
 DISTILLED_NAMES = tuple(spec.name for spec in DISTILLED)
 #: Recipes that met the issue #10 reference-eval targets (the rows were promoted to gates for them)
-PROMOTED_EVAL = ("stance-contrast", "natural-mix")
+PROMOTED_EVAL = ("stance-contrast", "natural-mix", "standard-cosent", "instruct", "stance-flips", "augsbert")
 
 
 def _others(models: tuple[str, ...], excluded: tuple[str, ...]) -> tuple[str, ...]:
@@ -94,7 +94,8 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("cohens_d", ">", 0.8, FINE_TUNED, EVAL_LEAK_FREE, "leak-free eval subset: Cohen's d"),
     # Issue #10: a recipe for natural phrasing must not trade the reference eval for it
     # Promoted to gates for the recipes that met them (2026-11-26, reference: stance-contrast 0.857 [0.848, 0.863] /
-    # AUC 0.996, natural-mix 0.860 [0.854, 0.863] / 0.998); still targets for the others.
+    # AUC 0.996, natural-mix 0.860 [0.854, 0.863] / 0.998; 2026-12-02, fp32 retrains: standard-cosent 0.856 / 0.996,
+    # instruct 0.856 / 0.995, stance-flips 0.861 / 0.998, augsbert 0.860 / 0.998); still targets for the others.
     Criterion("cosine_spearman", ">=", 0.855, PROMOTED_EVAL, EVAL,
               "issue #10: the natural-phrasing recipes keep reference eval Spearman >= 0.855 (met and promoted)",
               datasets="external"),
@@ -112,22 +113,26 @@ CRITERIA: tuple[Criterion, ...] = (
               "issue #9: compatible people land close 'even when they say it in different words'; met by natural-mix on "
               "the reference data once natural_train had nine writers (2026-12-01: 0.859 [0.820, 0.896], fp32, 1 thread) "
               "and promoted to a gate for it there", datasets="external"),
-    Criterion("auc_roc", ">=", 0.85, ("natural-mix",), NATURAL_TEST,
+    Criterion("auc_roc", ">=", 0.85, ("fusion",), NATURAL_TEST,
+              "issue #9's bar met by the fusion of natural-mix and the cross-encoder on the reference data (2026-12-02: "
+              "0.868 [0.831, 0.902], weight 0.75 chosen on validation + natural_dev) and promoted to a gate for it there",
+              datasets="external"),
+    Criterion("auc_roc", ">=", 0.85, ("natural-mix", "fusion"), NATURAL_TEST,
               "issue #9: compatible people land close 'even when they say it in different words'", datasets="default",
               status=TARGET),
-    Criterion("auc_roc", ">=", 0.85, _others(FINE_TUNED, ("natural-mix",)), NATURAL_TEST,
+    Criterion("auc_roc", ">=", 0.85, _others(FINE_TUNED, ("natural-mix", "fusion")), NATURAL_TEST,
               "issue #9: compatible people land close 'even when they say it in different words'", status=TARGET),
     Criterion("compatibility_margin", ">=", 0.20, ("natural-mix",), NATURAL_TEST,
               "issue #9: PRD margin on natural phrasing; met by natural-mix (reference 0.247 [0.204, 0.286], default "
               "0.280 [0.236, 0.324]) and promoted to a gate for it"),
-    Criterion("compatibility_margin", ">=", 0.20, ("stance-contrast",), NATURAL_TEST,
-              "issue #9: PRD margin on natural phrasing; met by stance-contrast on the reference data once natural_train "
-              "had nine writers (2026-12-01: 0.227 [0.184, 0.268], fp32) and promoted to a gate for it there",
-              datasets="external"),
-    Criterion("compatibility_margin", ">=", 0.20, ("stance-contrast",), NATURAL_TEST,
+    Criterion("compatibility_margin", ">=", 0.20, ("stance-contrast", "stance-flips"), NATURAL_TEST,
+              "issue #9: PRD margin on natural phrasing; met on the reference data by stance-contrast once natural_train "
+              "had nine writers (2026-12-01: 0.227 [0.184, 0.268], fp32) and by stance-flips (2026-12-02: 0.313 [0.253, "
+              "0.367]) and promoted to a gate for them there", datasets="external"),
+    Criterion("compatibility_margin", ">=", 0.20, ("stance-contrast", "stance-flips"), NATURAL_TEST,
               "issue #9: PRD margin on natural phrasing", datasets="default", status=TARGET),
-    Criterion("compatibility_margin", ">=", 0.20, _others(FINE_TUNED, ("natural-mix", "stance-contrast")), NATURAL_TEST,
-              "issue #9: PRD margin on natural phrasing", status=TARGET),
+    Criterion("compatibility_margin", ">=", 0.20, _others(FINE_TUNED, ("natural-mix", "stance-contrast", "stance-flips")),
+              NATURAL_TEST, "issue #9: PRD margin on natural phrasing", status=TARGET),
     Criterion("generalisation_gap_auc", "<=", 0.10, _others(FINE_TUNED, ("mnrl-matryoshka",)), NATURAL_TEST,
               "issue #9: eval AUC - natural-test AUC (CI from resampling both sets); a model that separates the "
               "synthetic eval set but not natural phrasing has not done the job. 0.10 allows natural AUC 0.89 "
@@ -155,7 +160,14 @@ CROSS_ENCODER_CRITERIA: tuple[Criterion, ...] = (
     Criterion("auc_roc", ">=", 0.90, DISTILLED_NAMES, NATURAL_TEST,
               "issue #20: AugSBERT (gold + cross-encoder-labelled silver pairs) on natural phrasing: AUC >= 0.90",
               status=TARGET),
-    Criterion("behavioural_inv_pass_rate", ">=", 0.90, DISTILLED_NAMES, BEHAVIOURAL,
+    Criterion("behavioural_inv_pass_rate", ">=", 0.90, ("augsbert",), BEHAVIOURAL,
+              "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90 (natural-mix dropped to 0.74); "
+              "met by augsbert on the reference data (2026-12-02: 0.98, 49 of 50) and promoted there",
+              baseline_must_miss=False, datasets="external"),
+    Criterion("behavioural_inv_pass_rate", ">=", 0.90, ("augsbert",), BEHAVIOURAL,
+              "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90", baseline_must_miss=False,
+              datasets="default", status=TARGET),
+    Criterion("behavioural_inv_pass_rate", ">=", 0.90, _others(DISTILLED_NAMES, ("augsbert",)), BEHAVIOURAL,
               "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90 (natural-mix dropped to 0.74)",
               baseline_must_miss=False, status=TARGET),
 )
@@ -178,12 +190,17 @@ BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = (
     # met by lora-natural-mix on the default data (0.96, 48 of 50) and promoted to a gate there
     _behavioural("INV", ("lora-natural-mix",), GATE, "default", "met by lora-natural-mix on the default data (0.96) and promoted"),
     _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix",)), datasets="default"),
-    _behavioural("INV", FINE_TUNED, datasets="external"),
+    # met on the reference data (2026-12-02: lora-natural-mix 0.96, augsbert 0.98) and promoted there
+    _behavioural("INV", ("lora-natural-mix", "augsbert"), GATE, "external",
+                 "met on the reference data by lora-natural-mix (0.96) and augsbert (0.98) and promoted"),
+    _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix", "augsbert")), datasets="external"),
     _behavioural("DIR", FINE_TUNED),
     # met by natural-mix on the reference data (2026-12-01: 1.00, 22 of 22) and promoted to a gate there
-    _behavioural("MFT", ("natural-mix",), GATE, "external", "met by natural-mix on the reference data (1.00) and promoted"),
-    _behavioural("MFT", ("natural-mix",), datasets="default"),
-    _behavioural("MFT", _others(FINE_TUNED, ("natural-mix",))),
+    # and by the fusion (1.00) and augsbert (0.955, 21 of 22) on the reference data (2026-12-02)
+    _behavioural("MFT", ("natural-mix", "fusion", "augsbert"), GATE, "external",
+                 "met on the reference data by natural-mix (1.00), fusion (1.00) and augsbert (0.955) and promoted"),
+    _behavioural("MFT", ("natural-mix", "fusion", "augsbert"), datasets="default"),
+    _behavioural("MFT", _others(FINE_TUNED, ("natural-mix", "fusion", "augsbert"))),
 )
 
 #: Every row: the PRD's and the issues' criteria, the behavioural checks, the cross-encoder's (issue #20)
