@@ -185,4 +185,11 @@ class ModelRef:
         if self.source is not None:
             return self.source.training_info()
         artifact = self.artifact()
-        return json.loads((artifact / "training_info.json").read_text()) if artifact else None
+        if not artifact:
+            return None
+        info = json.loads((artifact / "training_info.json").read_text())
+        if self.spec.kind == "cross-encoder":
+            from harness.models.cross_encoder import read_info
+
+            info = read_info(info)
+        return info
