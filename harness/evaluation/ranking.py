@@ -138,11 +138,18 @@ def ranking_metrics(frame: pd.DataFrame, e1: np.ndarray, e2: np.ndarray) -> dict
         if len(per_query):
             out[name] = aggregate[name]
             out["ci95"][name] = bootstrap_mean_ci(per_query[name].to_numpy())
-    order = compatible_above_incompatible(frame, (e1 * e2).sum(axis=1))
-    out["n_queries_both_labels"] = int(order.size)
+    out.update(order_metrics(frame, (e1 * e2).sum(axis=1), out["ci95"]))
+    return out
+
+
+def order_metrics(frame: pd.DataFrame, scores: np.ndarray, ci95: dict) -> dict:
+    """``compatible_above_incompatible`` (mean over texts with partners of both labels) and its count; its 95%
+    interval goes into ``ci95``."""
+    order = compatible_above_incompatible(frame, scores)
+    out = {"n_queries_both_labels": int(order.size)}
     if order.size:
         out["compatible_above_incompatible"] = float(order.mean())
-        out["ci95"]["compatible_above_incompatible"] = bootstrap_mean_ci(order)
+        ci95["compatible_above_incompatible"] = bootstrap_mean_ci(order)
     return out
 
 

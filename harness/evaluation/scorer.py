@@ -22,8 +22,7 @@ from harness.evaluation import behavioural
 from harness.evaluation.evaluator import PairEvaluator
 from harness.evaluation.metrics import (auc_roc, cluster_purity, difference_ci, hdbscan_clusters,
                                         pair_vectors, threshold_sweep, umap_projection)
-from harness.evaluation.ranking import (bootstrap_mean_ci, compatible_above_incompatible, matryoshka_curve,
-                                        ranking_metrics, rerank_metrics)
+from harness.evaluation.ranking import matryoshka_curve, order_metrics, ranking_metrics, rerank_metrics
 from harness.models.cache import cached_array, cached_json
 from harness.models.handle import ModelRef, ModelUnavailable
 from harness.paths import DEFAULT_DATASET
@@ -191,11 +190,7 @@ class Scorer:
                 reranked[str(k)] = rerank_metrics(frame, e1, e2, score_pairs, k)
         reranked = {str(k): reranked[str(k)] for k in RERANK_DEPTHS}
         result["rerank"] = {"retriever": PIPELINE_BI_ENCODER, "depths": reranked}
-        order = compatible_above_incompatible(frame, scores)
-        result["n_queries_both_labels"] = int(order.size)
-        if order.size:
-            result["compatible_above_incompatible"] = float(order.mean())
-            result.setdefault("ci95", {})["compatible_above_incompatible"] = bootstrap_mean_ci(order)
+        result.update(order_metrics(frame, scores, result.setdefault("ci95", {})))
 
     def projection(self, name: str, set_name: str = EVAL) -> np.ndarray:
         """UMAP of the set's pair vectors, cached on disk by model key + rows."""
