@@ -31,6 +31,7 @@ import os
 import signal
 import sqlite3
 import struct
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,12 +389,31 @@ class HistoryStore:
         self._refuse_foreign(app, tables, version)
         if not tables and not create:
             raise HistoryError(self.path, "an empty file, not a history store yet", FIX_DAMAGED)
-        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            con.execute("PRAGMA journal_mode = WAL")
+        self._use_wal()
         con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process never loses a committed run
         con.execute("PRAGMA foreign_keys = ON")
         if version != SCHEMA_VERSION:
             self._migrate()
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL, waiting while another process does the same.
+
+        Measured: three processes opening one new store at the same moment failed 9 times in 180 with "database is
+        locked" from ``PRAGMA journal_mode = WAL``, seconds into a 60 s busy timeout, so SQLite does not call the
+        busy handler for that statement. The switch is retried until the busy timeout; once another process has
+        switched the file, the first check reads "wal" and nothing is left to do."""
+        con = self._con
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    con.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as err:
+                busy = getattr(err, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _migrate(self) -> None:
         """Every step above the file's version, in one transaction. Foreign keys are off while tables are rebuilt
