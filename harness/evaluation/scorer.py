@@ -68,7 +68,9 @@ class Scorer:
         """The model, or ModelUnavailable (remembered: a model that failed once is not retried in this run)."""
         if name not in self._refs:
             try:
-                self._refs[name] = ModelRef.resolve(name, self.dataset)
+                self._refs[name] = ModelRef.resolve(name, self.dataset, known=self._refs)
+                for part in self._refs[name].parts:  # a fusion's parts are this run's models of those names
+                    self._refs.setdefault(part.name, part)
             except ModelUnavailable as err:
                 self._refs[name] = err
         found = self._refs[name]

@@ -55,15 +55,20 @@ class ModelRef:
     _pair_memo: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def resolve(cls, name: str, dataset: Dataset, train_file: str | Path | None = None) -> "ModelRef":
-        """The model ``name`` on ``dataset``; ModelUnavailable where this machine cannot run it."""
+    def resolve(cls, name: str, dataset: Dataset, train_file: str | Path | None = None,
+                known: dict[str, "ModelRef"] | None = None) -> "ModelRef":
+        """The model ``name`` on ``dataset``; ModelUnavailable where this machine cannot run it. A fusion's parts
+        are taken from ``known`` (models already resolved in this run) where there, so that one cross-encoder is
+        loaded, and scores each pair, once per run."""
         base, export_format = split_export_name(name)
         if export_format:
             source = cls.resolve(base, dataset, train_file)
             return cls(name, dataset, source.spec, source.train_path, export_format=export_format, source=source)
         spec = get_model_spec(name)
         if spec.components:
-            return cls(name, dataset, spec, None, parts=tuple(cls.resolve(c, dataset, train_file) for c in spec.components))
+            known = known or {}
+            return cls(name, dataset, spec, None, parts=tuple(known[c] if isinstance(known.get(c), cls) else
+                                                              cls.resolve(c, dataset, train_file) for c in spec.components))
         if spec.requires_cuda and not cuda_available():
             raise ModelUnavailable(name, "needs CUDA (4-bit NF4 via bitsandbytes); torch.cuda.is_available() is False here")
         if not spec.trains:

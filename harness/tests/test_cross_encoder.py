@@ -157,3 +157,18 @@ def test_pair_scores_are_cached_by_the_request_and_known_pairs_are_not_rescored(
     assert first.tolist() == [0.9, 0.5, 0.9] and set(predicted) == {("c", "d"), ("d", "c")}
     predicted.clear()
     assert cached_pair_scores("ce", pairs, Model).tolist() == [0.9, 0.5, 0.9] and not predicted
+
+
+def test_a_fusion_uses_the_runs_own_cross_encoder_not_a_second_copy():
+    """The scorer hands its resolved models to the fusion: one cross-encoder object (one load, one pair memo) per
+    run, whichever of the two is asked for first."""
+    from harness.data.dataset import load_dataset
+    from harness.evaluation.scorer import Scorer
+    from harness.paths import DEFAULT_DATASET
+
+    dataset = load_dataset(DEFAULT_DATASET)
+    for order in (("cross-encoder", "fusion"), ("fusion", "cross-encoder")):
+        scorer = Scorer(dataset, list(order))
+        refs = {name: scorer.ref(name) for name in order}
+        assert refs["fusion"].parts[1] is refs["cross-encoder"]
+        assert refs["fusion"].parts[0] is scorer.ref("natural-mix")
