@@ -9,7 +9,7 @@ with its training file; those are dropped here).
 Which pairs, mostly hard: each text with its ``NEIGHBOURS`` nearest texts by the starting bi-encoder (cosine; the
 hard pairs, mostly within a topic, some across) and ``RANDOM`` random partners (across topics); gold pairs (either
 order) and repeats are dropped; then a seeded sample of ``silver_pairs`` with the hard share kept. The teacher
-labels each pair with its symmetric probability (both orders averaged).
+labels each pair with its symmetric probability (both orders averaged), cached like every pair score.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def candidate_pairs(texts: list[str], vectors: np.ndarray, gold: set[tuple[str, 
 def silver_pairs(cfg, train_frame: pd.DataFrame, init_path: Path | None, teacher_path: Path, dataset=None) -> pd.DataFrame:
     """``cfg.silver_pairs`` teacher-labelled pairs (text_1, text_2, label in [0, 1], source)."""
     from harness.data import natural_train
-    from harness.models.cross_encoder import load_cross_encoder, symmetric_scores
+    from harness.models.cross_encoder import cached_pair_scores, load_cross_encoder
     from harness.models.embeddings import encode
     from harness.models.base import load_base_model
 
@@ -76,5 +76,8 @@ def silver_pairs(cfg, train_frame: pd.DataFrame, init_path: Path | None, teacher
         vectors = encode(load_base_model(device="cpu", path=init_path), texts)
     pairs = candidate_pairs(texts, vectors, gold, cfg.silver_pairs, cfg.seed)
     with progress.step(f"silver pairs: the teacher labels {len(pairs)} pairs in both orders"):
-        pairs["label"] = symmetric_scores(load_cross_encoder(teacher_path), list(zip(pairs["text_1"], pairs["text_2"])))
+        # the harness's pair-score cache, keyed by the teacher's artifact and the pairs: variants of a recipe over the
+        # same silver pairs (another loss, the LoRA twin) find the labels already computed
+        pairs["label"] = cached_pair_scores(teacher_path.name, list(zip(pairs["text_1"], pairs["text_2"])),
+                                            lambda: load_cross_encoder(teacher_path))
     return pairs
