@@ -9,6 +9,8 @@ checks are not generated (an empty parameter set, reported as skipped). The expo
   texts are named in the failure and attached as evidence);
 * the export gets the PyTorch model's verdict (DEPLOY / REVIEW / FAIL over the same criteria; rows that move
   are attached);
+* a cross-encoder's export: per-pair probabilities close to the CrossEncoder's (fp32 to float noise, int8 within
+  sanity bounds);
 * a LoRA export encodes like the PyTorch adapter, not like the base model (an unmerged adapter exported as the base
   would pass the other checks against a base-model reference, and fail here).
 """
@@ -33,6 +35,8 @@ RELATIVE_TOLERANCE = 0.01
 MEAN_COSINE, MIN_COSINE = 0.99, 0.95
 #: fp32 exports reproduce the PyTorch embeddings to float noise; int8 ones only approximately.
 FP32_MAX_ABS_DIFF = 1e-4
+#: A cross-encoder's int8 export: per-pair probability vs the CrossEncoder's (sanity bounds, see the test).
+INT8_MEAN_PROBABILITY_DIFF, INT8_MAX_PROBABILITY_DIFF = 0.02, 0.15
 
 
 def _source(exported_model: str) -> str:
@@ -88,6 +92,9 @@ def test_export_scores_within_one_percent(exported_model, store, evidence):
 def test_export_embeddings_match_pytorch(exported_model, store, evidence):
     """Per-text cosine between the export's embedding and the PyTorch model's: mean >= 0.99, min >= 0.95."""
     source = _source(exported_model)
+    if not store.ref(source).embeds:
+        pytest.skip(f"{source} is a {store.ref(source).spec.kind}: no embeddings; its pair scores are compared in "
+                    f"test_export_pair_scores_match_pytorch")
     cosines = _per_text_cosines(store, exported_model, source)
     values = np.array(list(cosines.values()))
     worst = sorted(cosines.items(), key=lambda kv: kv[1])[:10]
@@ -100,6 +107,35 @@ def test_export_embeddings_match_pytorch(exported_model, store, evidence):
     assert values.mean() >= MEAN_COSINE and values.min() >= MIN_COSINE, (
         f"{exported_model} vs {source} over {len(values)} texts: mean cosine {values.mean():.4f} (>= {MEAN_COSINE}), "
         f"min {values.min():.4f} (>= {MIN_COSINE}); worst: {listing}")
+
+
+def test_export_pair_scores_match_pytorch(exported_model, store, evidence):
+    """A cross-encoder's export: per-pair probability (both orders averaged, as the harness scores) against the
+    CrossEncoder's, on eval and natural test. fp32: max |diff| <= 1e-4; int8: mean |diff| <= 0.02 and max <= 0.15
+    (sanity bounds on single pairs: the gate on quality is the 1% rule on Spearman and AUC, and the verdict)."""
+    source = _source(exported_model)
+    if store.ref(source).embeds:
+        pytest.skip(f"{source} has embeddings: compared in test_export_embeddings_match_pytorch")
+    diffs, worst = [], []
+    for set_name in SETS:
+        _labels(store, set_name)
+        frame = store.frame(set_name)
+        delta = np.abs(store.scores(exported_model, set_name) - store.scores(source, set_name))
+        diffs.append(delta)
+        worst += [(float(d), a, b) for d, a, b in zip(delta, frame["text_1"], frame["text_2"])]
+    values = np.concatenate(diffs)
+    worst = sorted(worst, reverse=True)[:10]
+    summary = {"pairs": len(values), "mean_abs_diff": float(values.mean()), "max_abs_diff": float(values.max()),
+               "p99": float(np.quantile(values, 0.99)), "sets": list(SETS)}
+    evidence.json("probability difference to PyTorch", summary)
+    evidence.json("worst pairs", [{"text_1": a, "text_2": b, "abs_diff": d} for d, a, b in worst])
+    listing = "; ".join(f"{d:.4f} ({a!r}, {b!r})" for d, a, b in worst[:3])
+    if split_export_name(exported_model)[1] == "onnx":
+        assert values.max() <= FP32_MAX_ABS_DIFF, f"{exported_model}: max |diff| {values.max():.2e}; worst: {listing}"
+    else:
+        assert values.mean() <= INT8_MEAN_PROBABILITY_DIFF and values.max() <= INT8_MAX_PROBABILITY_DIFF, (
+            f"{exported_model} vs {source} over {len(values)} pairs: mean |diff| {values.mean():.4f} "
+            f"(<= {INT8_MEAN_PROBABILITY_DIFF}), max {values.max():.4f} (<= {INT8_MAX_PROBABILITY_DIFF}); worst: {listing}")
 
 
 def test_export_keeps_the_verdict(exported_model, store, evidence):

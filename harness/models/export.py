@@ -62,6 +62,17 @@ ADAPTER_MIN_DISTANCE = 1e-3
 #: int8 export vs the fp32 export on the probe: every cosine at least this (a sanity check; the gate is
 #: checks/model/test_export.py on the eval sets).
 INT8_MIN_COSINE = 0.95
+#: A cross-encoder export's output: one logit per pair (``harness.models.onnx_cross_encoder.OnnxCrossEncoder``).
+CROSS_ENCODER_OUTPUT = "logits"
+#: Pairs every cross-encoder export is checked on, in both orders.
+PROBE_PAIRS = [(a, b) for a, b in zip(PROBE[0::2], PROBE[1::2])] + [(b, a) for a, b in zip(PROBE[0::2], PROBE[1::2])]
+#: fp32 cross-encoder export vs its PyTorch model on the probe pairs: max |difference| of the probabilities.
+FP32_PROBABILITY_TOLERANCE = 1e-4
+#: int8 cross-encoder export vs its fp32 export on the probe pairs: max |difference| of the probabilities (a sanity
+#: check; the gate is checks/model/test_export.py on the eval sets).
+INT8_MAX_PROBABILITY_DIFF = 0.05
+#: Kinds that have no model of their own to export.
+NOT_EXPORTABLE = {"fusion": "a fusion has no model of its own: export its parts (the bi-encoder and the cross-encoder)"}
 #: Supporting files copied beside model.onnx when the source has them.
 SUPPORT_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "modules.json",
                  "config_sentence_transformers.json", "training_info.json", "README.md")  # README.md: the model card
@@ -91,7 +102,7 @@ def _stale(final: Path) -> tuple[str, str] | None:
     smoothing = (info.get("quantization") or {}).get("smoothquant") or {}
     if smoothing and smoothing.get("alpha") != SMOOTH_ALPHA:
         return f"smoothed with alpha {smoothing.get('alpha')}, now {SMOOTH_ALPHA}", final.name
-    if smoothing and smoothing.get("calibration_sha256") != calibration_digest():
+    if smoothing and smoothing.get("calibration_sha256") != calibration_digest(info.get("kind")):
         return "its calibration texts changed (data/default or data/natural_train)", final.name
     return None
 
@@ -115,6 +126,8 @@ def _retire_stale(final: Path) -> None:
 def ensure_exported(source, fmt: str, verify: bool = False) -> Path:
     """The export folder of ``source`` (a :class:`harness.models.handle.ModelRef` of a registered model) in
     ``fmt``, exported now if absent (and the source trained now if absent); ``onnx-int8`` builds on ``onnx``."""
+    if source.spec.kind in NOT_EXPORTABLE:
+        raise ValueError(f"{source.name}: not exported: {NOT_EXPORTABLE[source.spec.kind]}")
     final = export_dir(source.key, fmt)
     _retire_stale(final)
     if is_complete(final, verify):  # before anything else: a kept int8 export needs neither the fp32 one nor the model
@@ -152,37 +165,43 @@ def merged_transformer(spec: ModelSpec, artifact: Path | None):
     return model.eval()
 
 
-def _torch_export(model, tokenizer_file: Path, path: Path) -> None:
+def _torch_export(model, tokenizer_file: Path, path: Path, output: str = OUTPUT_NAME, examples: list | None = None) -> None:
+    """Trace ``model`` to ``path``: its ``last_hidden_state`` as ``token_embeddings`` (a bi-encoder's transformer) or
+    its ``logits`` (a cross-encoder's sequence-classification model), dynamic batch and sequence axes."""
     import torch
     from tokenizers import Tokenizer
 
-    class TokenEmbeddings(torch.nn.Module):
+    class Output(torch.nn.Module):
         def __init__(self, transformer):
             super().__init__()
             self.transformer = transformer
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
-                                    token_type_ids=token_type_ids).last_hidden_state
+            result = self.transformer(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return result.logits if output == CROSS_ENCODER_OUTPUT else result.last_hidden_state
 
-    wrapper = TokenEmbeddings(model).eval()  # eval: a module in training mode would trace dropout
+    wrapper = Output(model).eval()  # eval: a module in training mode would trace dropout
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-    encodings = tokenizer.encode_batch(PROBE[:2])  # padded: the traced graph keeps the attention-mask path
+    # padded: the traced graph keeps the attention-mask path; pairs: the token types are traced as inputs
+    encodings = tokenizer.encode_batch(examples or PROBE[:2])
     example = tuple(torch.tensor([getattr(e, a) for e in encodings], dtype=torch.long)
                     for a in ("ids", "attention_mask", "type_ids"))
-    axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
+    axes = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    axes[output] = {0: "batch"} if output == CROSS_ENCODER_OUTPUT else {0: "batch", 1: "sequence"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy-exporter notice and tracer warnings on shape arithmetic
         torch.onnx.export(wrapper, example, str(path), dynamo=False, input_names=list(INPUT_NAMES),
-                          output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+                          output_names=[output], dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
 
 
-def _copy_support_files(source: Path, out: Path, max_seq_length: int) -> None:
+def _copy_support_files(source: Path, out: Path, max_seq_length: int, modules: bool = True) -> None:
+    """The tokenizer, configs, card and training record beside model.onnx; ``modules``: the sentence-transformers
+    module folders too (pooling, normalisation: a bi-encoder's; a cross-encoder's graph ends in its logit)."""
     for name in SUPPORT_FILES:
-        if (source / name).is_file():
+        if (source / name).is_file() and (modules or name != "modules.json"):
             shutil.copy2(source / name, out / name)
-    for module in json.loads((source / "modules.json").read_text()):
+    for module in json.loads((source / "modules.json").read_text()) if modules else []:
         if module.get("path") and (source / module["path"]).is_dir():  # the base lists 2_Normalize without a folder
             shutil.copytree(source / module["path"], out / module["path"], dirs_exist_ok=True)
     config_path = source / "sentence_bert_config.json"
@@ -210,6 +229,8 @@ def export_onnx(spec: ModelSpec, artifact: Path | None, out: Path, source_key: s
     PyTorch model on :data:`PROBE`. Returns (and writes) the export info."""
     from harness.models.embeddings import encode, load_model
 
+    if spec.kind == "cross-encoder":
+        return export_cross_encoder(spec, Path(artifact), Path(out), source_key)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     source = Path(artifact) if artifact is not None else base_model_path()
@@ -237,6 +258,39 @@ def export_onnx(spec: ModelSpec, artifact: Path | None, out: Path, source_key: s
             "opset": OPSET, "exporter": "torch.onnx.export(dynamo=False), eager attention",
             "lora_merged": spec.kind == "lora", "pooling": OnnxEncoder(out).pooling, "probe_check": check,
             "libraries": library_versions()}
+    (out / INFO_FILE).write_text(json.dumps(info, indent=2))
+    return info
+
+
+def export_cross_encoder(spec: ModelSpec, artifact: Path, out: Path, source_key: str | None = None) -> dict:
+    """A cross-encoder (``CrossEncoder(num_labels=1)`` artifact) to fp32 ONNX: the sequence-classification model's
+    logit, checked against ``CrossEncoder.predict`` on :data:`PROBE_PAIRS` before it is kept."""
+    from transformers import AutoModelForSequenceClassification
+
+    from harness.models.cross_encoder import load_cross_encoder
+    from harness.models.onnx_cross_encoder import OnnxCrossEncoder
+
+    out.mkdir(parents=True, exist_ok=True)
+    reference = load_cross_encoder(artifact)
+    if reference.num_labels != 1:
+        raise ValueError(f"{spec.name}: {reference.num_labels} labels; the export scores one logit per pair")
+    model = AutoModelForSequenceClassification.from_pretrained(str(artifact), attn_implementation="eager",
+                                                               local_files_only=True).eval()
+    _torch_export(model, artifact / "tokenizer.json", out / MODEL_FILE, CROSS_ENCODER_OUTPUT, PROBE_PAIRS[:2])
+    model.config.to_json_file(str(out / "config.json"))  # heads and width, for the int8 graph fusions
+    _copy_support_files(artifact, out, int(reference.max_length), modules=False)
+    exported = OnnxCrossEncoder(out).predict(PROBE_PAIRS)
+    expected = np.asarray(reference.predict([list(p) for p in PROBE_PAIRS], show_progress_bar=False), dtype=np.float64)
+    diff = float(np.abs(exported - expected).max())
+    check = {"max_abs_probability_diff_vs_pytorch": diff, "tolerance": FP32_PROBABILITY_TOLERANCE}
+    if diff > FP32_PROBABILITY_TOLERANCE:
+        raise RuntimeError(f"{spec.name}: the ONNX export's probabilities differ from the CrossEncoder's on the probe "
+                           f"pairs (max |diff| {diff:.2e} > {FP32_PROBABILITY_TOLERANCE:g}); not kept")
+    info = {"format": "onnx", "recipe": EXPORT_RECIPE, "model": spec.name, "kind": spec.kind,
+            "source": source_key or artifact.name, "source_path": str(artifact), "opset": OPSET,
+            "exporter": "torch.onnx.export(dynamo=False), eager attention, AutoModelForSequenceClassification logits",
+            "output": CROSS_ENCODER_OUTPUT, "activation": "sigmoid (applied by OnnxCrossEncoder.predict)",
+            "max_length": int(reference.max_length), "probe_check": check, "libraries": library_versions()}
     (out / INFO_FILE).write_text(json.dumps(info, indent=2))
     return info
 
@@ -273,16 +327,42 @@ def calibration_texts(limit: int = CALIBRATION_LIMIT) -> list[str]:
     return texts[::max(1, -(-len(texts) // limit))]
 
 
+def calibration_pairs(limit: int = CALIBRATION_LIMIT) -> list[tuple[str, str]]:
+    """A cross-encoder's calibration inputs: the pairs of the same training data as :func:`calibration_texts` (the
+    default dataset's training rows without its validation rows, and the natural training pairs), each pair in both
+    orders, distinct, sorted, every k-th kept so that at most ``limit`` remain (deterministic)."""
+    from harness.data import natural_train
+    from harness.data.dataset import load_dataset
+    from harness.data.splits import validation_split
+    from harness.paths import DEFAULT_DATASET
+
+    train = validation_split(load_dataset(DEFAULT_DATASET).train).train
+    files = (*natural_train.STANCE_TRIPLETS, *natural_train.NATURAL_PAIRS)  # the cross-encoder's own training files
+    natural = natural_train.extra_pairs(tuple(f for f in files if natural_train.extra_path(f).is_file()))
+    pairs = set()
+    for frame in (train, natural):
+        for a, b in zip(frame["text_1"], frame["text_2"]):
+            pairs.update({(a, b), (b, a)})
+    pairs = sorted(pairs)
+    return pairs[::max(1, -(-len(pairs) // limit))]
+
+
+def calibration_items_digest(items: list) -> str:
+    """sha256 of calibration texts, or of pairs (each pair as its two texts joined by a record separator)."""
+    return texts_digest([item if isinstance(item, str) else "\x1e".join(item) for item in items])
+
+
 def texts_digest(texts: list[str]) -> str:
     import hashlib
 
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=1)
-def calibration_digest() -> str:
-    """sha256 of today's :func:`calibration_texts` (read once per process: every kept int8 export is checked against it)."""
-    return texts_digest(calibration_texts())
+@functools.lru_cache(maxsize=2)
+def calibration_digest(kind: str | None = None) -> str:
+    """sha256 of today's calibration inputs for a model of ``kind`` (:func:`calibration_pairs` for a cross-encoder,
+    else :func:`calibration_texts`); read once per process: every kept int8 export is checked against it."""
+    return calibration_items_digest(calibration_pairs() if kind == "cross-encoder" else calibration_texts())
 
 
 def fuse_bert(src: Path, dst: Path, config_file: Path) -> dict[str, int]:
@@ -319,7 +399,8 @@ def weight_ops(graph) -> list:
 
 
 def activation_maxima(model, tokenizer_file: Path, tensors: list[str], texts: list[str]) -> dict[str, np.ndarray]:
-    """Per-channel max |value| of each of ``tensors`` over ``texts``, one text per run (so no padding rows count)."""
+    """Per-channel max |value| of each of ``tensors`` over ``texts`` (strings, or (text_1, text_2) pairs for a
+    cross-encoder), one input per run (so no padding rows count)."""
     import onnx
     import onnxruntime as ort
     from onnx import helper
@@ -338,7 +419,7 @@ def activation_maxima(model, tokenizer_file: Path, tensors: list[str], texts: li
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.no_padding()
     maxima: dict[str, np.ndarray] = {}
-    with step(f"int8 calibration: activation ranges over {len(texts)} training texts"):
+    with step(f"int8 calibration: activation ranges over {len(texts)} training {'pairs' if texts and not isinstance(texts[0], str) else 'texts'}"):
         for e in tokenizer.encode_batch(texts):
             feed = token_feed([e])
             for name, value in zip(tensors, session.run(tensors, {k: v for k, v in feed.items() if k in wanted})):
@@ -429,7 +510,7 @@ def quantize_file(src: Path, dst: Path, texts: list[str] | None = None,
     return {"graph": "onnxruntime.transformers.optimize_model(model_type='bert'), embeddings unfused",
             "fused_operators": fusions, "smoothquant": {"alpha": alpha, "ops": smoothed,
                                                         "calibration_texts": len(texts),
-                                                        "calibration_sha256": texts_digest(texts)},
+                                                        "calibration_sha256": calibration_items_digest(texts)},
             "weight_type": "QInt8", "per_channel": True, "op_types_to_quantize": ["MatMul", "Attention"],
             "activations": "dynamic uint8, per call (one text per call)", "fp16_tables": [table] if table else [],
             "pre_process": "quant_pre_process(skip_symbolic_shape=True)"}
@@ -443,6 +524,9 @@ def quantize_int8(fp32_folder: Path, out: Path) -> dict:
         if path.name in (MODEL_FILE, INFO_FILE, "manifest.json") or path.name.startswith("."):
             continue
         (shutil.copytree(path, out / path.name, dirs_exist_ok=True) if path.is_dir() else shutil.copy2(path, out / path.name))
+    info = json.loads((fp32_folder / INFO_FILE).read_text())
+    if info.get("kind") == "cross-encoder":
+        return _quantize_cross_encoder(fp32_folder, out, info)
     settings = quantize_file(fp32_folder / MODEL_FILE, out / MODEL_FILE)
     fp32 = OnnxEncoder(fp32_folder).encode(PROBE, normalize_embeddings=True)
     int8 = OnnxEncoder(out).encode(PROBE, normalize_embeddings=True)
@@ -450,11 +534,31 @@ def quantize_int8(fp32_folder: Path, out: Path) -> dict:
     if cosines.min() < INT8_MIN_COSINE:
         raise RuntimeError(f"{out.name}: int8 embeddings drift from fp32 on the probe texts (min cosine "
                            f"{cosines.min():.4f} < {INT8_MIN_COSINE}); not kept")
-    info = json.loads((fp32_folder / INFO_FILE).read_text())
     info.update({"format": "onnx-int8", "recipe": EXPORT_RECIPE, "quantized_from": fp32_folder.name,
                  "quantization": settings, "probe_check": {**info.get("probe_check", {}),
                                                            "min_cosine_vs_fp32": float(cosines.min()),
                                                            "mean_cosine_vs_fp32": float(cosines.mean())},
+                 "libraries": library_versions()})
+    (out / INFO_FILE).write_text(json.dumps(info, indent=2))
+    return info
+
+
+def _quantize_cross_encoder(fp32_folder: Path, out: Path, info: dict) -> dict:
+    """The int8 recipe on a cross-encoder's graph, calibrated on training pairs (:func:`calibration_pairs`); the
+    probabilities on the probe pairs must stay within :data:`INT8_MAX_PROBABILITY_DIFF` of the fp32 export's."""
+    from harness.models.onnx_cross_encoder import OnnxCrossEncoder
+
+    settings = quantize_file(fp32_folder / MODEL_FILE, out / MODEL_FILE, texts=calibration_pairs())
+    info = {**info, "format": "onnx-int8"}  # OnnxCrossEncoder reads the format: an int8 graph runs one pair per call
+    (out / INFO_FILE).write_text(json.dumps(info, indent=2))
+    fp32 = OnnxCrossEncoder(fp32_folder).predict(PROBE_PAIRS)
+    int8 = OnnxCrossEncoder(out).predict(PROBE_PAIRS)
+    diff = float(np.abs(fp32 - int8).max())
+    if diff > INT8_MAX_PROBABILITY_DIFF:
+        raise RuntimeError(f"{out.name}: int8 probabilities drift from fp32 on the probe pairs (max |diff| {diff:.4f} "
+                           f"> {INT8_MAX_PROBABILITY_DIFF}); not kept")
+    info.update({"recipe": EXPORT_RECIPE, "quantized_from": fp32_folder.name, "quantization": settings,
+                 "probe_check": {**info.get("probe_check", {}), "max_abs_probability_diff_vs_fp32": diff},
                  "libraries": library_versions()})
     (out / INFO_FILE).write_text(json.dumps(info, indent=2))
     return info

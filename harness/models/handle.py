@@ -123,7 +123,11 @@ class ModelRef:
         if self._model is None:
             artifact = self.artifact()
             try:
-                if self.source is not None:
+                if self.source is not None and self.spec.kind == "cross-encoder":
+                    from harness.models.onnx_cross_encoder import OnnxCrossEncoder
+
+                    self._model = OnnxCrossEncoder(artifact)
+                elif self.source is not None:
                     from harness.models.onnx_encoder import OnnxEncoder
 
                     self._model = OnnxEncoder(artifact)
@@ -148,8 +152,9 @@ class ModelRef:
 
     @property
     def embeds(self) -> bool:
-        """Whether this model has vectors (a bi-encoder or its export); a cross-encoder or a fusion scores pairs."""
-        return self.source is not None or self.spec.embeds
+        """Whether this model has vectors (a bi-encoder or its export); a cross-encoder (or its export) or a fusion
+        scores pairs."""
+        return self.spec.embeds
 
     def pair_embeddings(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         if not self.embeds:

@@ -164,3 +164,30 @@ def test_openvino_runs_the_fp32_file(base_export):
     assert (default.encode(TEXTS) * onnxruntime).sum(axis=1).min() > 0.999
     with pytest.raises(ValueError, match="unknown runtime"):
         OnnxEncoder(base_export, runtime="tensorrt")
+
+
+def test_cross_encoder_export_scores_like_the_cross_encoder(tmp_path):
+    """A cross-encoder (the base MiniLM with a fresh head, saved as CrossEncoder saves it) exported to fp32 and int8:
+    OnnxCrossEncoder.predict gives CrossEncoder.predict's probabilities (fp32 to float noise, int8 closely), in any
+    batch, and the int8 export scores a pair the same whatever it is batched with."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from harness.models.cross_encoder import symmetric_scores
+    from harness.models.export import PROBE_PAIRS, export_cross_encoder, quantize_int8
+    from harness.models.onnx_cross_encoder import OnnxCrossEncoder
+    from harness.paths import base_model_path
+
+    source = tmp_path / "cross-encoder"
+    CrossEncoder(str(base_model_path()), num_labels=1, device="cpu", local_files_only=True).save(str(source))
+    spec = get_model_spec("cross-encoder")
+    info = export_cross_encoder(spec, source, tmp_path / "fp32")
+    assert info["kind"] == "cross-encoder" and info["probe_check"]["max_abs_probability_diff_vs_pytorch"] <= 1e-4
+    pairs = [(a, b) for a in TEXTS for b in TEXTS if a != b]
+    reference = symmetric_scores(CrossEncoder(str(source), device="cpu", local_files_only=True), pairs)
+    fp32 = symmetric_scores(OnnxCrossEncoder(tmp_path / "fp32"), pairs)
+    assert np.abs(fp32 - reference).max() <= 1e-4
+    quantize_int8(tmp_path / "fp32", tmp_path / "int8")
+    int8 = OnnxCrossEncoder(tmp_path / "int8")
+    assert int8.per_pair and np.abs(symmetric_scores(int8, pairs) - reference).max() <= 0.05
+    alone = np.array([int8.predict([p])[0] for p in PROBE_PAIRS])
+    assert np.array_equal(int8.predict(PROBE_PAIRS), alone)
