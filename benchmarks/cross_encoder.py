@@ -125,6 +125,9 @@ def main() -> int:
     parser.add_argument("--no-train", dest="no_train", action="store_true", default=True,
                         help="the default: a missing artifact stops the script with the command that trains it (exit 2)")
     parser.add_argument("--train", dest="no_train", action="store_false", help="train missing artifacts first")
+    parser.add_argument("--export", nargs="*", default=[], choices=("onnx", "onnx-int8"),
+                        help="also time the cross-encoder's ONNX exports (built if absent; the export extra) in the "
+                             "throughput table, round-robin with the rest")
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
 
@@ -170,6 +173,16 @@ def main() -> int:
     def predict(pairs):
         return cross.predict([list(p) for p in pairs], batch_size=BATCH, show_progress_bar=False)
 
+    exported = {}
+    for fmt in args.export:
+        from harness.models.onnx_cross_encoder import OnnxCrossEncoder
+
+        try:
+            exported[fmt] = OnnxCrossEncoder(ModelRef.resolve(f"{args.model}@{fmt}", dataset).artifact(),
+                                             intra_op_num_threads=args.threads)
+        except (ModelUnavailable, ImportError) as err:
+            parser.error(f"--export {fmt}: {err} (the export extra: scripts/setup export)")
+
     # --- 1. throughput ------------------------------------------------------------------------------------------------
     eval_pairs = list(zip(dataset.eval["text_1"], dataset.eval["text_2"]))
     pairs = [eval_pairs[i % len(eval_pairs)] for i in range(args.pairs)]
@@ -187,22 +200,30 @@ def main() -> int:
 
     warm = pairs[:BATCH * 2]  # warm-up: first-call allocations and kernels
     predict(warm), symmetric_scores(cross, warm, BATCH), encode(bi, [a for a, _ in warm], BATCH)
-    seconds = {"ce_one": [], "ce_both": [], "bi_encode": [], "bi_pairs": []}
+    for model in exported.values():
+        symmetric_scores(model, warm, BATCH)
+    seconds = {"ce_one": [], "ce_both": [], "bi_encode": [], "bi_pairs": [], **{f"{f}_both": [] for f in exported}}
     for _ in range(args.repeats):  # round-robin: drift in machine load hits every scorer alike
         seconds["ce_one"].append(timed(lambda: predict(pairs)))
         seconds["ce_both"].append(timed(lambda: symmetric_scores(cross, pairs, BATCH)))
+        for fmt, model in exported.items():
+            seconds[f"{fmt}_both"].append(timed(lambda: symmetric_scores(model, pairs, BATCH)))
         enc, cos = bi_pass()
         seconds["bi_encode"].append(enc)
         seconds["bi_pairs"].append(enc + cos)
     med = {k: statistics.median(v) for k, v in seconds.items()}
     rate = {"ce_one": len(pairs) / med["ce_one"], "ce_both": len(pairs) / med["ce_both"],
-            "bi_texts": 2 * len(pairs) / med["bi_encode"], "bi_pairs": len(pairs) / med["bi_pairs"]}
+            "bi_texts": 2 * len(pairs) / med["bi_encode"], "bi_pairs": len(pairs) / med["bi_pairs"],
+            **{f"{f}_both": len(pairs) / med[f"{f}_both"] for f in exported}}
     print(f"\n### Throughput ({cycled}, batch {BATCH}, median of {args.repeats} round-robin passes after a warm-up)\n")
     rows = [
         ("cross-encoder, one order", f"predict {len(pairs):,} pairs", med["ce_one"], f"{rate['ce_one']:,.1f} pairs/s",
          rate["bi_pairs"] / rate["ce_one"]),
         ("cross-encoder, both orders (as the harness scores)", f"{2 * len(pairs):,} predictions, averaged",
          med["ce_both"], f"{rate['ce_both']:,.1f} pairs/s", rate["bi_pairs"] / rate["ce_both"]),
+        *((f"cross-encoder@{f}, both orders ({'one pair per call, ' if m.per_pair else ''}{args.threads} threads)",
+           f"{2 * len(pairs):,} predictions, averaged", med[f"{f}_both"], f"{rate[f'{f}_both']:,.1f} pairs/s",
+           rate["bi_pairs"] / rate[f"{f}_both"]) for f, m in exported.items()),
         ("bi-encoder, encode", f"encode {2 * len(pairs):,} texts (both sides)", med["bi_encode"],
          f"{rate['bi_texts']:,.1f} texts/s", None),
         ("bi-encoder, cosine pairs", "encode both sides + cosine", med["bi_pairs"], f"{rate['bi_pairs']:,.1f} pairs/s",
@@ -215,6 +236,8 @@ def main() -> int:
     print(f"\nbi-encoder / cross-encoder, pairs/s: {rate['bi_pairs'] / rate['ce_one']:.1f}x one order, "
           f"{rate['bi_pairs'] / rate['ce_both']:.1f}x both orders (no embedding cache on either side; with cached "
           f"vectors a bi-encoder pair is one dot product)", flush=True)
+    for fmt in exported:
+        print(f"cross-encoder@{fmt} / PyTorch cross-encoder, both orders: {rate[f'{fmt}_both'] / rate['ce_both']:.2f}x")
 
     # --- 2. latency: one query, k candidates ----------------------------------------------------------------------
     corpus = sorted({t for frame in (dataset.train, dataset.eval) for col in ("text_1", "text_2") for t in frame[col]})
