@@ -107,9 +107,13 @@ def main() -> int:
     fields = {flag: field for flag, field, _ in AXES}
     frames = ScoredFrames(SetContext(dataset))
     rows = {}
-    for variant in [[], *variants]:  # the registered spec first: every variant is read beside it
+    # the variants first and the registered spec last (another process may be training it: its cache lock is then
+    # waited for only after this process's own variants are trained); the table shows the registered row first
+    for variant in [*variants, []]:
         label = ", ".join(f"{flag} {value if value is not None else 'none'}" for flag, value in variant) or "registered"
         spec = replace(base, config=replace(base.config, **{fields[flag]: value for flag, value in variant}))
+        if spec == base:
+            label = "registered"
         if any(row["config"] == spec.config for row in rows.values()):
             continue
         artifact = ensure_trained(spec, dataset)
@@ -119,6 +123,7 @@ def main() -> int:
                        "folder": artifact.name, "registered": spec == base, "config": spec.config}
         print(f"[tune] {args.model} {label}: validation Spearman {rows[label][VALIDATION]['cosine_spearman']:.4f}, "
               f"natural_dev AUC {rows[label][NATURAL_DEV]['auc_roc']:.4f} ({artifact.name})", file=sys.stderr, flush=True)
+    rows = {label: rows[label] for label in sorted(rows, key=lambda label: not rows[label]["registered"])}
     if args.choose == "rule":
         chosen, why = recommend(rows)
     else:
