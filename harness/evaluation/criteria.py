@@ -113,14 +113,19 @@ CRITERIA: tuple[Criterion, ...] = (
               "issue #9: compatible people land close 'even when they say it in different words'; met by natural-mix on "
               "the reference data once natural_train had nine writers (2026-12-01: 0.859 [0.820, 0.896], fp32, 1 thread) "
               "and promoted to a gate for it there", datasets="external"),
-    Criterion("auc_roc", ">=", 0.85, ("fusion",), NATURAL_TEST,
-              "issue #9's bar met by the fusion of natural-mix and the cross-encoder on the reference data (2026-12-02: "
-              "0.868 [0.831, 0.902], weight 0.75 chosen on validation + natural_dev) and promoted to a gate for it there",
+    Criterion("auc_roc", ">=", 0.85, ("augsbert",), NATURAL_TEST,
+              "issue #9's bar met by augsbert (distilled from the 4-epoch cross-encoder) on the reference data "
+              "(2026-12-02: 0.855 [0.814, 0.893], fp32, 1 thread) and promoted to a gate for it there",
               datasets="external"),
-    Criterion("auc_roc", ">=", 0.85, ("natural-mix", "fusion"), NATURAL_TEST,
+    Criterion("auc_roc", ">=", 0.85, ("fusion",), NATURAL_TEST,
+              "issue #9's bar; the fusion met it with the 2-epoch cross-encoder (0.868 [0.831, 0.902], weight 0.75) and "
+              "was a gate; with the 4-epoch cross-encoder chosen on the selection sets (docs/sweeps/cross-encoder.md) it "
+              "measures 0.843 [0.801, 0.882] (2026-12-02), so it is a target again: the teacher is not re-chosen on a "
+              "report set", datasets="external", status=TARGET),
+    Criterion("auc_roc", ">=", 0.85, ("natural-mix", "fusion", "augsbert"), NATURAL_TEST,
               "issue #9: compatible people land close 'even when they say it in different words'", datasets="default",
               status=TARGET),
-    Criterion("auc_roc", ">=", 0.85, _others(FINE_TUNED, ("natural-mix", "fusion")), NATURAL_TEST,
+    Criterion("auc_roc", ">=", 0.85, _others(FINE_TUNED, ("natural-mix", "fusion", "augsbert")), NATURAL_TEST,
               "issue #9: compatible people land close 'even when they say it in different words'", status=TARGET),
     Criterion("compatibility_margin", ">=", 0.20, ("natural-mix",), NATURAL_TEST,
               "issue #9: PRD margin on natural phrasing; met by natural-mix (reference 0.247 [0.204, 0.286], default "
@@ -195,12 +200,16 @@ BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = (
                  "met on the reference data by lora-natural-mix (0.96) and augsbert (0.98) and promoted"),
     _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix", "augsbert")), datasets="external"),
     _behavioural("DIR", FINE_TUNED),
-    # met by natural-mix on the reference data (2026-12-01: 1.00, 22 of 22) and promoted to a gate there
-    # and by the fusion (1.00) and augsbert (0.955, 21 of 22) on the reference data (2026-12-02)
-    _behavioural("MFT", ("natural-mix", "fusion", "augsbert"), GATE, "external",
-                 "met on the reference data by natural-mix (1.00), fusion (1.00) and augsbert (0.955) and promoted"),
-    _behavioural("MFT", ("natural-mix", "fusion", "augsbert"), datasets="default"),
-    _behavioural("MFT", _others(FINE_TUNED, ("natural-mix", "fusion", "augsbert"))),
+    # met by natural-mix on the reference data (2026-12-01: 1.00, 22 of 22) and promoted to a gate there, by the fusion
+    # (1.00) and by the 4-epoch cross-encoder (2026-12-02: 0.955, 21 of 22)
+    _behavioural("MFT", ("natural-mix", "fusion", "cross-encoder"), GATE, "external",
+                 "met on the reference data by natural-mix (1.00), fusion (1.00) and cross-encoder (0.955) and promoted"),
+    # augsbert met it with the 2-epoch teacher (0.955) and was a gate; distilled from the 4-epoch teacher chosen on the
+    # selection sets it measures 0.818 (18 of 22, 2026-12-02): a target again
+    _behavioural("MFT", ("augsbert",), TARGET, "external",
+                 "augsbert: 0.955 with the 2-epoch teacher, 0.818 with the 4-epoch teacher chosen on the selection sets"),
+    _behavioural("MFT", ("natural-mix", "fusion", "augsbert", "cross-encoder"), datasets="default"),
+    _behavioural("MFT", _others(FINE_TUNED, ("natural-mix", "fusion", "augsbert", "cross-encoder"))),
 )
 
 #: Every row: the PRD's and the issues' criteria, the behavioural checks, the cross-encoder's (issue #20)
