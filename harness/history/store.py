@@ -365,12 +365,22 @@ class HistoryStore:
         return HistoryError(self.path, f"damaged or not a harness history store (SQLite: {err})", FIX_DAMAGED)
 
     def _state(self) -> tuple[int, list[str], int | None]:
+        """(application id, tables, schema version) from one snapshot: in one read transaction (unless already in
+        one), so that another process's migration committing between the reads is never seen half (measured: tables
+        present but application id still 0, read as another program's database, 1 open in 90 in CI)."""
         con = self._con
-        app = con.execute("PRAGMA application_id").fetchone()[0]
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        version = None
-        if "schema_version" in tables:
-            version = con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        own = not con.in_transaction
+        if own:
+            con.execute("BEGIN")
+        try:
+            app = con.execute("PRAGMA application_id").fetchone()[0]
+            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            version = None
+            if "schema_version" in tables:
+                version = con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        finally:
+            if own:
+                con.execute("COMMIT")
         return app, tables, version
 
     def _refuse_foreign(self, app: int, tables: list[str], version: int | None) -> None:
