@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.models.onnx_encoder import MODEL_FILE, default_threads, read_max_seq_length, token_feed
+from harness.models.onnx_encoder import MODEL_FILE, LengthBatches, default_threads, read_max_seq_length, token_feed
 
 LOGITS = "logits"
 
@@ -25,9 +25,10 @@ class OnnxCrossEncoder:
     """An exported cross-encoder: tokenise each pair, run the graph, sigmoid of the logit.
 
     An int8 export (activations quantised at run time per call) runs one pair per call, ``threads`` pairs at once, so
-    a pair's score does not depend on its batch-mates; an fp32 export runs batches on ``threads`` intra-op threads."""
+    a pair's score does not depend on its batch-mates; an fp32 export runs batches on ``threads`` intra-op threads.
+    ``per_pair``: one pair per call; default from ``export_info.json`` (True for the "onnx-int8" format)."""
 
-    def __init__(self, folder: str | Path, intra_op_num_threads: int | None = None):
+    def __init__(self, folder: str | Path, intra_op_num_threads: int | None = None, per_pair: bool | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -43,9 +44,9 @@ class OnnxCrossEncoder:
         self.tokenizer.enable_truncation(max_length=self.max_length, strategy="longest_first")
         pad_id = self.tokenizer.token_to_id("[PAD]")
         self.pad_id = 0 if pad_id is None else pad_id
-        self.per_pair = self.info.get("format") == "onnx-int8"
+        self.per_pair = self.info.get("format") == "onnx-int8" if per_pair is None else per_pair
         self.threads = intra_op_num_threads or default_threads()
-        self._workers = None
+        self._batches = LengthBatches(self.per_pair, self.threads, "onnx-cross-encoder")
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1 if self.per_pair else self.threads
         options.inter_op_num_threads = 1
@@ -68,21 +69,7 @@ class OnnxCrossEncoder:
         pairs = [tuple(p) for p in pairs]
         if not pairs:
             return np.zeros(0, dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(pairs)
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")  # longest first: little padding
-        step = 1 if self.per_pair else 64
-        batches = [[encodings[i] for i in order[start:start + step]] for start in range(0, len(pairs), step)]
-        if self.per_pair and self.threads > 1 and len(batches) > 1:
-            if self._workers is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._workers = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-cross-encoder")
-            chunks = list(self._workers.map(self._run, batches))
-        else:
-            chunks = [self._run(batch) for batch in batches]
-        out = np.empty(len(pairs), dtype=np.float32)
-        out[order] = np.concatenate(chunks)
-        return out
+        return self._batches.run(self._run, self.tokenizer.encode_batch(pairs), 64).astype(np.float32, copy=False)
 
     def predict(self, sentences: list, batch_size: int = 64, show_progress_bar: bool = False,
                 **kwargs) -> np.ndarray:

@@ -90,6 +90,38 @@ def token_feed(encodings: list, pad_id: int = 0) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
+
+class LengthBatches:
+    """Runs tokenised items through a graph longest first (little padding per batch) and returns the rows in the
+    items' order. ``one_per_call`` (an int8 graph, whose activations are quantised per call): one item per call, so
+    an item's result never depends on its batch-mates, and ``threads`` calls at once on worker threads
+    (``session.run`` releases the GIL and an InferenceSession may be run from several threads); otherwise batches of
+    ``batch_size`` run one after another (each on the session's own intra-op threads). Shared by
+    :class:`OnnxEncoder` and :class:`harness.models.onnx_cross_encoder.OnnxCrossEncoder`."""
+
+    def __init__(self, one_per_call: bool, threads: int, name: str = "onnx"):
+        self.one_per_call, self.threads, self.name = one_per_call, threads, name
+        self._workers = None
+
+    def run(self, run, encodings: list, batch_size: int) -> np.ndarray:
+        """``run(batch)`` over the batches of ``encodings`` (longest first), its rows put back in input order."""
+        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        step = 1 if self.one_per_call else max(1, int(batch_size))
+        batches = [[encodings[i] for i in order[start:start + step]] for start in range(0, len(encodings), step)]
+        if self.one_per_call and self.threads > 1 and len(batches) > 1:
+            if self._workers is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._workers = ThreadPoolExecutor(self.threads, thread_name_prefix=self.name)
+            chunks = list(self._workers.map(run, batches))
+        else:
+            chunks = [run(batch) for batch in batches]
+        rows = np.concatenate(chunks)
+        out = np.empty_like(rows)
+        out[order] = rows
+        return out
+
+
 class OnnxEncoder:
     """An exported sentence-embedding model: tokenise, run the ONNX graph, pool, (normalise).
 
@@ -141,7 +173,7 @@ class OnnxEncoder:
         #: matrix product to share (measured on 2 cores, int8, batch 32: 1085 sentences/s with 2 texts at once on
         #: 1 thread each, 476 one text at a time on 2 threads, 727 with 2 texts at once on 2 threads each).
         self.threads = intra_op_num_threads or default_threads()
-        self._workers = None
+        self._batches = LengthBatches(self.per_text, self.threads, "onnx-encoder")
         self.precision = "f32"
         if runtime == "openvino":
             self._compile_openvino(model_path, precision)
@@ -215,16 +247,6 @@ class OnnxEncoder:
             tokens = self.session.run([self.output_name], feed)[0]
         return self._pooled(tokens, mask)
 
-    def _map(self, batches: list[list]):
-        """``_run`` over ``batches``, in order; per-text batches spread over ``threads`` worker threads."""
-        if not self.per_text or self.threads == 1 or len(batches) == 1:
-            return map(self._run, batches)
-        if self._workers is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._workers = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-encoder")
-        return self._workers.map(self._run, batches)
-
     def _pooled(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.pooling == "cls":
             return tokens[:, 0]
@@ -250,13 +272,7 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, self.dimension if isinstance(self.dimension, int) else 0), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(texts)
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")  # longest first: little padding
-        step = 1 if self.per_text else max(1, int(batch_size))
-        batches = [[encodings[i] for i in order[start:start + step]] for start in range(0, len(texts), step)]
-        chunks = list(self._map(batches))
-        vectors = np.concatenate(chunks).astype(np.float32, copy=False)
+        vectors = self._batches.run(self._run, encodings, batch_size).astype(np.float32, copy=False)
         if self.normalize or normalize_embeddings:
             vectors = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-        out = np.empty_like(vectors)
-        out[order] = vectors
-        return out[0] if single else out
+        return vectors[0] if single else vectors
