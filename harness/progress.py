@@ -52,6 +52,25 @@ def step(what: str) -> Iterator[None]:
     emit(f"{what}: done in {duration(time.perf_counter() - started)}")
 
 
+class Count:
+    """Periodic lines for a long loop over items: ``what: done/total, elapsed, ETA``, at most every ``interval_s``
+    seconds and always at the end (the cross-encoder scoring tens of thousands of silver pairs, for instance)."""
+
+    def __init__(self, what: str, total: int, interval_s: float = INTERVAL_S, clock=time.perf_counter):
+        self.what, self.total, self.interval_s, self.clock = what, total, interval_s, clock
+        self.done = 0
+        self.started = self.last = clock()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        if self.done >= self.total or now - self.last >= self.interval_s:
+            self.last = now
+            elapsed = now - self.started
+            eta = duration(elapsed / self.done * (self.total - self.done)) if self.done else "?"
+            emit(f"{self.what}: {self.done:,}/{self.total:,}, {duration(elapsed)} elapsed, ETA {eta}")
+
+
 class TrainingProgress:
     """Periodic lines from a running trainer: model, data, step/total, epoch, elapsed, ETA.
 

@@ -37,13 +37,30 @@ def load_cross_encoder(path: Path | str):
     return CrossEncoder(str(path), device="cpu", local_files_only=True)
 
 
+#: pairs per ``predict`` call when many are scored at once: progress lines between chunks (the silver labelling
+#: scores 20,000+ pairs in both orders, minutes on this CPU); a scored set (a few thousand pairs) is one chunk
+CHUNK = 8192
+
+
 def symmetric_scores(model, pairs: list[tuple[str, str]], batch_size: int = 64) -> np.ndarray:
-    """P(compatible) for each pair: the mean of the model's sigmoid over (a, b) and (b, a)."""
+    """P(compatible) for each pair: the mean of the model's sigmoid over (a, b) and (b, a). More than :data:`CHUNK`
+    pairs are scored chunk by chunk with progress lines (done/total, ETA)."""
     if not pairs:
         return np.zeros(0)
-    forward = model.predict([list(p) for p in pairs], batch_size=batch_size, show_progress_bar=False)
-    backward = model.predict([[b, a] for a, b in pairs], batch_size=batch_size, show_progress_bar=False)
-    return (np.asarray(forward, dtype=np.float64) + np.asarray(backward, dtype=np.float64)) / 2
+
+    def both_orders(chunk) -> np.ndarray:
+        forward = model.predict([list(p) for p in chunk], batch_size=batch_size, show_progress_bar=False)
+        backward = model.predict([[b, a] for a, b in chunk], batch_size=batch_size, show_progress_bar=False)
+        return (np.asarray(forward, dtype=np.float64) + np.asarray(backward, dtype=np.float64)) / 2
+
+    if len(pairs) <= CHUNK:
+        return both_orders(pairs)
+    count = progress_lines.Count("cross-encoder: pairs scored in both orders", len(pairs))
+    scores = []
+    for start in range(0, len(pairs), CHUNK):
+        scores.append(both_orders(pairs[start:start + CHUNK]))
+        count.advance(len(scores[-1]))
+    return np.concatenate(scores)
 
 
 def cached_pair_scores(model_key: str, pairs: list[tuple[str, str]], loader, known: dict | None = None) -> np.ndarray:

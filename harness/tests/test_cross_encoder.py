@@ -55,6 +55,27 @@ def test_symmetric_scores_average_both_orders():
     assert scores == pytest.approx([0.5, 0.5])
 
 
+def test_many_pairs_are_scored_in_chunks_with_progress_lines(monkeypatch):
+    """Over CHUNK pairs: the same scores, in order, and a progress line that reaches the total."""
+    from harness import progress
+    from harness.models import cross_encoder
+
+    class Model:
+        def predict(self, pairs, **_):
+            return np.array([len(a) / (len(a) + len(b)) for a, b in pairs])
+
+    lines = []
+    monkeypatch.setattr(cross_encoder, "CHUNK", 3)
+    progress.set_sink(lines.append)
+    try:
+        pairs = [("a" * i, "b" * (i + 1)) for i in range(1, 9)]
+        scores = symmetric_scores(Model(), pairs)
+    finally:
+        progress.set_sink(None)
+    assert scores == pytest.approx([0.5] * 8)
+    assert lines and lines[-1].startswith("[harness] cross-encoder: pairs scored in both orders: 8/8"), lines
+
+
 def test_training_pairs_keep_every_pair_once_in_a_seeded_order():
     out = ce_training_pairs(PAIRS, PAIRS.head(0), seed=42)
     assert len(out) == len(PAIRS) and out["label"].tolist() == PAIRS["label"].astype(float).tolist()
