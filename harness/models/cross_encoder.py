@@ -57,9 +57,10 @@ def symmetric_scores(model, pairs: list[tuple[str, str]], batch_size: int = 64) 
         return both_orders(pairs)
     count = progress_lines.Count("cross-encoder: pairs scored in both orders", len(pairs))
     scores = []
-    for start in range(0, len(pairs), CHUNK):
-        scores.append(both_orders(pairs[start:start + CHUNK]))
-        count.advance(len(scores[-1]))
+    edges = np.linspace(0, len(pairs), -(-len(pairs) // CHUNK) + 1).astype(int)  # equal chunks, each <= CHUNK pairs
+    for start, stop in zip(edges[:-1], edges[1:]):
+        scores.append(both_orders(pairs[start:stop]))
+        count.advance(stop - start)
     return np.concatenate(scores)
 
 
