@@ -28,7 +28,8 @@ RECIPE_NAMES = tuple(spec.name for spec in RECIPES)
 CROSS_ENCODER_NAMES = tuple(spec.name for spec in CROSS_ENCODERS)
 DISTILLED_NAMES = tuple(spec.name for spec in DISTILLED)
 #: Recipes that met the issue #10 reference-eval targets (the rows were promoted to gates for them)
-PROMOTED_EVAL = ("stance-contrast", "natural-mix", "standard-cosent", "instruct", "stance-flips", "augsbert")
+PROMOTED_EVAL = ("stance-contrast", "natural-mix", "standard-cosent", "instruct", "stance-flips", "augsbert",
+                 "augsbert-lora")
 
 
 def _others(models: tuple[str, ...], excluded: tuple[str, ...]) -> tuple[str, ...]:
@@ -95,7 +96,8 @@ CRITERIA: tuple[Criterion, ...] = (
     # Issue #10: a recipe for natural phrasing must not trade the reference eval for it
     # Promoted to gates for the recipes that met them (2026-11-26, reference: stance-contrast 0.857 [0.848, 0.863] /
     # AUC 0.996, natural-mix 0.860 [0.854, 0.863] / 0.998; 2026-12-02, fp32 retrains: standard-cosent 0.856 / 0.996,
-    # instruct 0.856 / 0.995, stance-flips 0.861 / 0.998, augsbert 0.860 / 0.998); still targets for the others.
+    # instruct 0.856 / 0.995, stance-flips 0.861 / 0.998, augsbert 0.860 / 0.998; session 8: augsbert-lora 0.859
+    # [0.851, 0.864] / 0.997, and augsbert at 30,000 silver pairs 0.857 / 0.996); still targets for the others.
     Criterion("cosine_spearman", ">=", 0.855, PROMOTED_EVAL, EVAL,
               "issue #10: the natural-phrasing recipes keep reference eval Spearman >= 0.855 (met and promoted)",
               datasets="external"),
@@ -114,9 +116,10 @@ CRITERIA: tuple[Criterion, ...] = (
               "the reference data once natural_train had nine writers (2026-12-01: 0.859 [0.820, 0.896], fp32, 1 thread) "
               "and promoted to a gate for it there", datasets="external"),
     Criterion("auc_roc", ">=", 0.85, ("augsbert",), NATURAL_TEST,
-              "issue #9's bar met by augsbert (distilled from the 4-epoch cross-encoder) on the reference data "
-              "(2026-12-02: 0.855 [0.814, 0.893], fp32, 1 thread) and promoted to a gate for it there",
-              datasets="external"),
+              "issue #9's bar; augsbert met it with 20,000 silver pairs (2026-12-02: 0.855 [0.814, 0.893]) and was a "
+              "gate; with 30,000, the silver size chosen on the selection sets (docs/sweeps/augsbert.md: natural_dev "
+              "0.862 vs 0.858), it measures 0.843 [0.800, 0.883], so it is a target again: the silver size is not "
+              "re-chosen on a report set", datasets="external", status=TARGET),
     Criterion("auc_roc", ">=", 0.85, ("fusion",), NATURAL_TEST,
               "issue #9's bar; the fusion met it with the 2-epoch cross-encoder (0.868 [0.831, 0.902], weight 0.75) and "
               "was a gate; with the 4-epoch cross-encoder chosen on the selection sets (docs/sweeps/cross-encoder.md) it "
@@ -165,16 +168,13 @@ CROSS_ENCODER_CRITERIA: tuple[Criterion, ...] = (
     Criterion("auc_roc", ">=", 0.90, DISTILLED_NAMES, NATURAL_TEST,
               "issue #20: AugSBERT (gold + cross-encoder-labelled silver pairs) on natural phrasing: AUC >= 0.90",
               status=TARGET),
-    Criterion("behavioural_inv_pass_rate", ">=", 0.90, ("augsbert",), BEHAVIOURAL,
+    Criterion("behavioural_inv_pass_rate", ">=", 0.90, DISTILLED_NAMES, BEHAVIOURAL,
               "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90 (natural-mix dropped to 0.74); "
-              "met by augsbert on the reference data (2026-12-02: 0.98, 49 of 50) and promoted there",
-              baseline_must_miss=False, datasets="external"),
-    Criterion("behavioural_inv_pass_rate", ">=", 0.90, ("augsbert",), BEHAVIOURAL,
+              "met on the reference data by augsbert (2026-12-02: 0.98, 49 of 50) and augsbert-lora (1.00) and "
+              "promoted there", baseline_must_miss=False, datasets="external"),
+    Criterion("behavioural_inv_pass_rate", ">=", 0.90, DISTILLED_NAMES, BEHAVIOURAL,
               "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90", baseline_must_miss=False,
               datasets="default", status=TARGET),
-    Criterion("behavioural_inv_pass_rate", ">=", 0.90, _others(DISTILLED_NAMES, ("augsbert",)), BEHAVIOURAL,
-              "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90 (natural-mix dropped to 0.74)",
-              baseline_must_miss=False, status=TARGET),
 )
 
 #: Behavioural checks (hand-written cases): pass rate per kind, >= 95% (the issue #10 target). No model meets any kind
@@ -195,19 +195,21 @@ BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = (
     # met by lora-natural-mix on the default data (0.96, 48 of 50) and promoted to a gate there
     _behavioural("INV", ("lora-natural-mix",), GATE, "default", "met by lora-natural-mix on the default data (0.96) and promoted"),
     _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix",)), datasets="default"),
-    # met on the reference data (2026-12-02: lora-natural-mix 0.96, augsbert 0.98) and promoted there
-    _behavioural("INV", ("lora-natural-mix", "augsbert"), GATE, "external",
-                 "met on the reference data by lora-natural-mix (0.96) and augsbert (0.98) and promoted"),
-    _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix", "augsbert")), datasets="external"),
+    # met on the reference data (2026-12-02: lora-natural-mix 0.96, augsbert 0.98, augsbert-lora 1.00) and promoted there
+    _behavioural("INV", ("lora-natural-mix", "augsbert", "augsbert-lora"), GATE, "external",
+                 "met on the reference data by lora-natural-mix (0.96), augsbert (0.98) and augsbert-lora (1.00) and "
+                 "promoted"),
+    _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix", "augsbert", "augsbert-lora")), datasets="external"),
     _behavioural("DIR", FINE_TUNED),
     # met by natural-mix on the reference data (2026-12-01: 1.00, 22 of 22) and promoted to a gate there, by the fusion
     # (1.00) and by the 4-epoch cross-encoder (2026-12-02: 0.955, 21 of 22)
     _behavioural("MFT", ("natural-mix", "fusion", "cross-encoder"), GATE, "external",
                  "met on the reference data by natural-mix (1.00), fusion (1.00) and cross-encoder (0.955) and promoted"),
     # augsbert met it with the 2-epoch teacher (0.955) and was a gate; distilled from the 4-epoch teacher chosen on the
-    # selection sets it measures 0.818 (18 of 22, 2026-12-02): a target again
+    # selection sets it measures 0.818 (18 of 22, 2026-12-02), and 0.591 (13 of 22) with 30,000 silver pairs: a target
     _behavioural("MFT", ("augsbert",), TARGET, "external",
-                 "augsbert: 0.955 with the 2-epoch teacher, 0.818 with the 4-epoch teacher chosen on the selection sets"),
+                 "augsbert: 0.955 with the 2-epoch teacher, 0.818 with the 4-epoch teacher chosen on the selection sets, "
+                 "0.591 with 30,000 silver pairs (chosen there too)"),
     _behavioural("MFT", ("natural-mix", "fusion", "augsbert", "cross-encoder"), datasets="default"),
     _behavioural("MFT", _others(FINE_TUNED, ("natural-mix", "fusion", "augsbert", "cross-encoder"))),
 )
