@@ -28,8 +28,7 @@ RECIPE_NAMES = tuple(spec.name for spec in RECIPES)
 CROSS_ENCODER_NAMES = tuple(spec.name for spec in CROSS_ENCODERS)
 DISTILLED_NAMES = tuple(spec.name for spec in DISTILLED)
 #: Recipes that met the issue #10 reference-eval targets (the rows were promoted to gates for them)
-PROMOTED_EVAL = ("stance-contrast", "natural-mix", "standard-cosent", "instruct", "stance-flips", "augsbert",
-                 "augsbert-lora")
+PROMOTED_EVAL = ("stance-contrast", "natural-mix", "standard-cosent", "instruct", "stance-flips", "augsbert")
 
 
 def _others(models: tuple[str, ...], excluded: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,8 +95,10 @@ CRITERIA: tuple[Criterion, ...] = (
     # Issue #10: a recipe for natural phrasing must not trade the reference eval for it
     # Promoted to gates for the recipes that met them (2026-11-26, reference: stance-contrast 0.857 [0.848, 0.863] /
     # AUC 0.996, natural-mix 0.860 [0.854, 0.863] / 0.998; 2026-12-02, fp32 retrains: standard-cosent 0.856 / 0.996,
-    # instruct 0.856 / 0.995, stance-flips 0.861 / 0.998, augsbert 0.860 / 0.998; session 8: augsbert-lora 0.859
-    # [0.851, 0.864] / 0.997, and augsbert at 30,000 silver pairs 0.857 / 0.996); still targets for the others.
+    # instruct 0.856 / 0.995, stance-flips 0.861 / 0.998, augsbert 0.860 / 0.998, and 0.857 / 0.996 at 30,000 silver
+    # pairs); still targets for the others. augsbert-lora met both at 20,000 silver pairs (0.859 [0.851, 0.864] /
+    # 0.997) and misses them at 30,000, augsbert's size, which its selection sets also prefer (validation 0.8525 vs
+    # 0.850, natural_dev AUC 0.867 vs 0.856): 0.853 [0.840, 0.862] / 0.994, so they stay targets for it.
     Criterion("cosine_spearman", ">=", 0.855, PROMOTED_EVAL, EVAL,
               "issue #10: the natural-phrasing recipes keep reference eval Spearman >= 0.855 (met and promoted)",
               datasets="external"),
@@ -170,7 +171,7 @@ CROSS_ENCODER_CRITERIA: tuple[Criterion, ...] = (
               status=TARGET),
     Criterion("behavioural_inv_pass_rate", ">=", 0.90, DISTILLED_NAMES, BEHAVIOURAL,
               "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90 (natural-mix dropped to 0.74); "
-              "met on the reference data by augsbert (2026-12-02: 0.98, 49 of 50) and augsbert-lora (1.00) and "
+              "met on the reference data by augsbert (2026-12-02: 0.98, 49 of 50) and augsbert-lora (0.98) and "
               "promoted there", baseline_must_miss=False, datasets="external"),
     Criterion("behavioural_inv_pass_rate", ">=", 0.90, DISTILLED_NAMES, BEHAVIOURAL,
               "issue #20: the distilled bi-encoder keeps INV behavioural cases at >= 0.90", baseline_must_miss=False,
@@ -195,23 +196,24 @@ BEHAVIOURAL_CRITERIA: tuple[Criterion, ...] = (
     # met by lora-natural-mix on the default data (0.96, 48 of 50) and promoted to a gate there
     _behavioural("INV", ("lora-natural-mix",), GATE, "default", "met by lora-natural-mix on the default data (0.96) and promoted"),
     _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix",)), datasets="default"),
-    # met on the reference data (2026-12-02: lora-natural-mix 0.96, augsbert 0.98, augsbert-lora 1.00) and promoted there
+    # met on the reference data (2026-12-02: lora-natural-mix 0.96, augsbert 0.98, augsbert-lora 0.98) and promoted there
     _behavioural("INV", ("lora-natural-mix", "augsbert", "augsbert-lora"), GATE, "external",
-                 "met on the reference data by lora-natural-mix (0.96), augsbert (0.98) and augsbert-lora (1.00) and "
+                 "met on the reference data by lora-natural-mix (0.96), augsbert (0.98) and augsbert-lora (0.98) and "
                  "promoted"),
     _behavioural("INV", _others(FINE_TUNED, ("lora-natural-mix", "augsbert", "augsbert-lora")), datasets="external"),
     _behavioural("DIR", FINE_TUNED),
     # met by natural-mix on the reference data (2026-12-01: 1.00, 22 of 22) and promoted to a gate there, by the fusion
     # (1.00) and by the 4-epoch cross-encoder (2026-12-02: 0.955, 21 of 22)
-    _behavioural("MFT", ("natural-mix", "fusion", "cross-encoder"), GATE, "external",
-                 "met on the reference data by natural-mix (1.00), fusion (1.00) and cross-encoder (0.955) and promoted"),
+    _behavioural("MFT", ("natural-mix", "fusion", "cross-encoder", "augsbert-lora"), GATE, "external",
+                 "met on the reference data by natural-mix (1.00), fusion (1.00), cross-encoder (0.955) and "
+                 "augsbert-lora (1.00, 22 of 22, 30,000 silver pairs) and promoted"),
     # augsbert met it with the 2-epoch teacher (0.955) and was a gate; distilled from the 4-epoch teacher chosen on the
     # selection sets it measures 0.818 (18 of 22, 2026-12-02), and 0.591 (13 of 22) with 30,000 silver pairs: a target
     _behavioural("MFT", ("augsbert",), TARGET, "external",
                  "augsbert: 0.955 with the 2-epoch teacher, 0.818 with the 4-epoch teacher chosen on the selection sets, "
                  "0.591 with 30,000 silver pairs (chosen there too)"),
-    _behavioural("MFT", ("natural-mix", "fusion", "augsbert", "cross-encoder"), datasets="default"),
-    _behavioural("MFT", _others(FINE_TUNED, ("natural-mix", "fusion", "augsbert", "cross-encoder"))),
+    _behavioural("MFT", ("natural-mix", "fusion", "augsbert", "cross-encoder", "augsbert-lora"), datasets="default"),
+    _behavioural("MFT", _others(FINE_TUNED, ("natural-mix", "fusion", "augsbert", "cross-encoder", "augsbert-lora"))),
 )
 
 #: Every row: the PRD's and the issues' criteria, the behavioural checks, the cross-encoder's (issue #20)
