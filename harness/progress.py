@@ -43,6 +43,11 @@ def duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
+def eta(elapsed: float, done: int, total: int) -> str:
+    """The time left at the rate so far, or "?" before anything is done."""
+    return duration(elapsed / done * (total - done)) if done else "?"
+
+
 @contextlib.contextmanager
 def step(what: str) -> Iterator[None]:
     """Announce a slow step in one line, and say how long it took."""
@@ -67,8 +72,8 @@ class Count:
         if self.done >= self.total or now - self.last >= self.interval_s:
             self.last = now
             elapsed = now - self.started
-            eta = duration(elapsed / self.done * (self.total - self.done)) if self.done else "?"
-            emit(f"{self.what}: {self.done:,}/{self.total:,}, {duration(elapsed)} elapsed, ETA {eta}")
+            emit(f"{self.what}: {self.done:,}/{self.total:,}, {duration(elapsed)} elapsed, "
+                 f"ETA {eta(elapsed, self.done, self.total)}")
 
 
 class TrainingProgress:
@@ -84,10 +89,8 @@ class TrainingProgress:
 
     def line(self, step: int, total: int, epoch: float, epochs: float, now: float) -> str:
         elapsed = now - self.started
-        eta = elapsed / step * (total - step) if step else float("nan")
-        eta_text = duration(eta) if step else "?"
         return (f"training {self.model} on {self.data}: step {step}/{total} (epoch {epoch:.2f}/{epochs:g}), "
-                f"{duration(elapsed)} elapsed, ETA {eta_text}")
+                f"{duration(elapsed)} elapsed, ETA {eta(elapsed, step, total)}")
 
     def begin(self, total: int, epochs: float) -> None:
         self.started = self.last = self.clock()

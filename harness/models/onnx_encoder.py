@@ -90,7 +90,6 @@ def token_feed(encodings: list, pad_id: int = 0) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
-
 class LengthBatches:
     """Runs tokenised items through a graph longest first (little padding per batch) and returns the rows in the
     items' order. ``one_per_call`` (an int8 graph, whose activations are quantised per call): one item per call, so

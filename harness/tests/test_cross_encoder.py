@@ -60,19 +60,21 @@ def test_many_pairs_are_scored_in_chunks_with_progress_lines(monkeypatch):
     from harness import progress
     from harness.models import cross_encoder
 
-    class Model:
+    class Model:  # a different symmetric score per pair, so that order mistakes show
         def predict(self, pairs, **_):
-            return np.array([len(a) / (len(a) + len(b)) for a, b in pairs])
+            return np.array([len(a) / (len(a) + len(b)) + len(a + b) / 100 for a, b in pairs])
 
+    pairs = [("a" * i, "b" * (i + 1)) for i in range(1, 9)]
+    whole = symmetric_scores(Model(), pairs)  # 8 pairs: one chunk
     lines = []
     monkeypatch.setattr(cross_encoder, "CHUNK", 3)
     progress.set_sink(lines.append)
     try:
-        pairs = [("a" * i, "b" * (i + 1)) for i in range(1, 9)]
         scores = symmetric_scores(Model(), pairs)
     finally:
         progress.set_sink(None)
-    assert scores == pytest.approx([0.5] * 8)
+    assert whole == pytest.approx([0.5 + (2 * i + 1) / 100 for i in range(1, 9)])
+    assert scores == pytest.approx(whole)
     assert lines and lines[-1].startswith("[harness] cross-encoder: pairs scored in both orders: 8/8"), lines
 
 
